@@ -1,0 +1,2 @@
+//! Placeholder until the spatial benchmark lands.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Placeholder until the tick benchmark lands.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The battlegrid server: everything with threads, sockets, files and time.

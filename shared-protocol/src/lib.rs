@@ -1,0 +1,30 @@
+//! The battlegrid wire protocol: every message a game client and the server
+//! exchange, how they are encoded, and how they are framed on QUIC streams.
+//!
+//! This crate is the bottom of the dependency graph: it knows nothing of the
+//! simulation, the ECS or the network stack (the optional `client` feature,
+//! added later, is the one exception). docs/PROTOCOL.md is the normative
+//! description for client authors; golden vectors in `tests/golden/` pin the
+//! bytes so the format cannot drift silently.
+
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod frame;
+pub mod ids;
+pub mod messages;
+
+pub use codec::{CodecError, decode, encode, encode_to_bytes};
+pub use frame::{FrameDecoder, FrameError, MAX_FRAME_LEN};
+pub use ids::{ErrorCode, PlayerId, Position, RegionId, Vec2};
+pub use messages::{
+    ClientMessage, EntityInfo, EntityState, MapInfo, MoveIntent, ServerMessage,
+};
+
+/// ALPN protocol identifier the game listener and clients negotiate.
+pub const ALPN: &[u8] = b"battlegrid/1";
+
+/// Protocol version sent in [`ClientMessage::Hello`]. Bumped on any
+/// incompatible change of the wire format; appending enum variants is
+/// compatible and does not bump it.
+pub const PROTOCOL_VERSION: u16 = 1;
