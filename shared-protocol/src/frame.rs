@@ -31,7 +31,10 @@ pub enum FrameError {
 /// If `payload` is longer than [`MAX_FRAME_LEN`]; the codec never produces
 /// such a payload, so this is a programming error, not bad input.
 pub fn write_frame(out: &mut BytesMut, payload: &[u8]) {
-    assert!(payload.len() <= MAX_FRAME_LEN, "payload exceeds MAX_FRAME_LEN");
+    assert!(
+        payload.len() <= MAX_FRAME_LEN,
+        "payload exceeds MAX_FRAME_LEN"
+    );
     out.reserve(LEN_PREFIX + payload.len());
     out.put_u32_le(payload.len() as u32);
     out.put_slice(payload);

@@ -14,12 +14,13 @@ pub mod frame;
 pub mod ids;
 pub mod messages;
 
-pub use codec::{CodecError, decode, encode, encode_to_bytes};
+pub use codec::{
+    CodecError, DATAGRAM_BUDGET, EncodedEntityState, decode, encode, encode_entity_state,
+    encode_state_update, encode_to_bytes, split_state_update,
+};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_LEN};
 pub use ids::{ErrorCode, PlayerId, Position, RegionId, Vec2};
-pub use messages::{
-    ClientMessage, EntityInfo, EntityState, MapInfo, MoveIntent, ServerMessage,
-};
+pub use messages::{ClientMessage, EntityInfo, EntityState, MapInfo, MoveIntent, ServerMessage};
 
 /// ALPN protocol identifier the game listener and clients negotiate.
 pub const ALPN: &[u8] = b"battlegrid/1";

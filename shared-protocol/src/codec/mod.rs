@@ -12,10 +12,17 @@
 //! crate (or a hand-written codec of the same format) without changing the
 //! wire format; the golden vectors in `tests/golden/` would catch a mismatch.
 
+mod state_update;
+
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::frame::MAX_FRAME_LEN;
+
+pub use state_update::{
+    DATAGRAM_BUDGET, EncodedEntityState, MAX_ENTITY_STATE_LEN, encode_entity_state,
+    encode_state_update, split_state_update, state_update_len,
+};
 
 /// Largest encoded message, in bytes. Equal to the frame limit: a message is
 /// never larger than the frame that carries it.
