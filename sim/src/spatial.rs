@@ -1,0 +1,236 @@
+//! A spatial index of player positions: a thin, plain-type wrapper around an
+//! [`rstar`] R-tree.
+//!
+//! It knows nothing of the ECS (the simulation keeps one per region and copies
+//! positions into it once per tick), nothing of regions and nothing of
+//! messages. The one predicate it answers is "within `radius` of a point",
+//! inclusive: `Position::distance_squared(p, center) <= radius * radius`,
+//! computed exactly like that so that brute-force oracles agree bit for bit.
+
+use battlegrid_protocol::{PlayerId, Position};
+use rstar::{AABB, PointDistance, RTree, RTreeObject};
+
+/// One indexed point. Two entries are equal when both id and position are,
+/// which is what lets [`RTree::remove`] find the exact entry to delete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    id: PlayerId,
+    at: Position,
+}
+
+impl RTreeObject for Entry {
+    type Envelope = AABB<[f32; 2]>;
+
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point([self.at.x, self.at.y])
+    }
+}
+
+impl PointDistance for Entry {
+    // Delegating to `Position::distance_squared` keeps the tree's inclusion
+    // test identical to the one tests and clients compute.
+    fn distance_2(&self, point: &[f32; 2]) -> f32 {
+        self.at.distance_squared(Position::new(point[0], point[1]))
+    }
+}
+
+/// Player positions indexed for radius queries.
+///
+/// Updating a point needs its old position (R-trees find entries by
+/// geometry), which the simulation always knows. When most points move at
+/// once, rebuilding with [`SpatialIndex::bulk_load`] is cheaper than
+/// relocating them one by one.
+#[derive(Debug, Clone, Default)]
+pub struct SpatialIndex {
+    tree: RTree<Entry>,
+}
+
+impl SpatialIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An index of `points`, built in one pass (an STR bulk load, which also
+    /// gives a better-balanced tree than repeated inserts).
+    pub fn bulk_load(points: Vec<(PlayerId, Position)>) -> Self {
+        let entries = points
+            .into_iter()
+            .map(|(id, at)| Entry { id, at })
+            .collect();
+        Self {
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// Adds `id` at `at`. Adding the same id twice indexes it twice; callers
+    /// keep ids unique.
+    pub fn insert(&mut self, id: PlayerId, at: Position) {
+        self.tree.insert(Entry { id, at });
+    }
+
+    /// Removes `id`, which must be indexed at exactly `at`. Returns whether an
+    /// entry was removed.
+    pub fn remove(&mut self, id: PlayerId, at: Position) -> bool {
+        self.tree.remove(&Entry { id, at }).is_some()
+    }
+
+    /// Moves `id` from `from` to `to`. If `id` was not indexed at `from` it is
+    /// inserted at `to` all the same, so the index ends up with it at `to`.
+    pub fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+        if from == to && self.tree.contains(&Entry { id, at: from }) {
+            return;
+        }
+        self.remove(id, from);
+        self.insert(id, to);
+    }
+
+    /// Calls `f` for every indexed point whose squared distance to `center`
+    /// is at most `radius * radius`, in no particular order.
+    pub fn for_each_within(
+        &self,
+        center: Position,
+        radius: f32,
+        mut f: impl FnMut(PlayerId, Position),
+    ) {
+        for entry in self
+            .tree
+            .locate_within_distance([center.x, center.y], radius * radius)
+        {
+            f(entry.id, entry.at);
+        }
+    }
+
+    /// Number of indexed points.
+    pub fn len(&self) -> usize {
+        self.tree.size()
+    }
+
+    /// Whether the index holds no point.
+    pub fn is_empty(&self) -> bool {
+        self.tree.size() == 0
+    }
+
+    /// Every indexed point, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (PlayerId, Position)> + '_ {
+        self.tree.iter().map(|e| (e.id, e.at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn brute_force(points: &[(PlayerId, Position)], center: Position, r: f32) -> Vec<PlayerId> {
+        let mut ids: Vec<_> = points
+            .iter()
+            .filter(|(_, p)| p.distance_squared(center) <= r * r)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn query(index: &SpatialIndex, center: Position, r: f32) -> Vec<PlayerId> {
+        let mut ids = Vec::new();
+        index.for_each_within(center, r, |id, _| ids.push(id));
+        ids.sort();
+        ids
+    }
+
+    /// Coordinates on a coarse lattice so that many points sit exactly at the
+    /// query radius (3-4-5 triangles and axis-aligned neighbours).
+    fn lattice_point() -> impl Strategy<Value = Position> {
+        (0u16..64, 0u16..64).prop_map(|(x, y)| Position::new(f32::from(x), f32::from(y)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Radius queries return exactly the brute-force set, including
+        /// points at exactly the radius, after bulk load, inserts, removals
+        /// and relocations.
+        #[test]
+        fn queries_match_brute_force(
+            initial in prop::collection::vec(lattice_point(), 0..200),
+            moves in prop::collection::vec((any::<prop::sample::Index>(), lattice_point()), 0..100),
+            centers in prop::collection::vec(lattice_point(), 1..10),
+            radius in prop::sample::select(vec![0.0f32, 1.0, 5.0, 10.0, 13.0, 25.0]),
+        ) {
+            let mut points: Vec<(PlayerId, Position)> = initial
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (PlayerId(i as u64), p))
+                .collect();
+            let mut index = SpatialIndex::bulk_load(points.clone());
+            for (which, to) in moves {
+                if points.is_empty() {
+                    break;
+                }
+                let i = which.index(points.len());
+                let (id, from) = points[i];
+                index.relocate(id, from, to);
+                points[i].1 = to;
+            }
+            // Drop every third point to exercise removal.
+            let mut kept = Vec::new();
+            for (n, (id, at)) in points.into_iter().enumerate() {
+                if n % 3 == 0 {
+                    prop_assert!(index.remove(id, at));
+                } else {
+                    kept.push((id, at));
+                }
+            }
+            prop_assert_eq!(index.len(), kept.len());
+            for c in centers {
+                prop_assert_eq!(query(&index, c, radius), brute_force(&kept, c, radius));
+            }
+        }
+    }
+
+    /// Removal needs the exact position: a wrong one removes nothing.
+    #[test]
+    fn remove_requires_exact_position() {
+        let mut index = SpatialIndex::new();
+        index.insert(PlayerId(1), Position::new(10.0, 10.0));
+        assert!(!index.remove(PlayerId(1), Position::new(10.0, 10.5)));
+        assert!(!index.remove(PlayerId(2), Position::new(10.0, 10.0)));
+        assert_eq!(index.len(), 1);
+        assert!(index.remove(PlayerId(1), Position::new(10.0, 10.0)));
+        assert!(index.is_empty());
+    }
+
+    /// A point exactly at the radius is inside; a hair beyond is outside.
+    #[test]
+    fn radius_is_inclusive() {
+        let index = SpatialIndex::bulk_load(vec![
+            (PlayerId(1), Position::new(3.0, 4.0)),
+            (PlayerId(2), Position::new(0.0, 5.000_001)),
+        ]);
+        assert_eq!(
+            query(&index, Position::new(0.0, 0.0), 5.0),
+            vec![PlayerId(1)]
+        );
+    }
+
+    /// Relocating an id that is not at `from` still leaves it at `to`, once.
+    #[test]
+    fn relocate_of_unknown_point_inserts() {
+        let mut index = SpatialIndex::new();
+        index.relocate(
+            PlayerId(7),
+            Position::new(1.0, 1.0),
+            Position::new(2.0, 2.0),
+        );
+        index.relocate(
+            PlayerId(7),
+            Position::new(2.0, 2.0),
+            Position::new(2.0, 2.0),
+        );
+        assert_eq!(
+            index.iter().collect::<Vec<_>>(),
+            vec![(PlayerId(7), Position::new(2.0, 2.0))]
+        );
+    }
+}
