@@ -93,3 +93,6 @@ impl FrameDecoder {
         Ok(Some(self.buf.split_to(len).freeze()))
     }
 }
+
+#[cfg(test)]
+mod tests;

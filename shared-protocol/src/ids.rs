@@ -75,6 +75,9 @@ impl ErrorCode {
     pub const TOO_SLOW: ErrorCode = ErrorCode(15);
     /// The server is shutting down cleanly.
     pub const SHUTTING_DOWN: ErrorCode = ErrorCode(16);
+    /// A field holds a value outside its domain: a NaN or infinite
+    /// coordinate, a negative or non-finite speed.
+    pub const INVALID_VALUE: ErrorCode = ErrorCode(17);
     /// An unexpected server-side failure; the message says no more than needed.
     pub const INTERNAL: ErrorCode = ErrorCode(100);
 }

@@ -13,6 +13,9 @@ pub mod codec;
 pub mod frame;
 pub mod ids;
 pub mod messages;
+#[cfg(test)]
+mod strategies;
+pub mod validate;
 
 pub use codec::{
     CodecError, DATAGRAM_BUDGET, EncodedEntityState, decode, encode, encode_entity_state,
@@ -21,6 +24,7 @@ pub use codec::{
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_LEN};
 pub use ids::{ErrorCode, PlayerId, Position, RegionId, Vec2};
 pub use messages::{ClientMessage, EntityInfo, EntityState, MapInfo, MoveIntent, ServerMessage};
+pub use validate::ValidationError;
 
 /// ALPN protocol identifier the game listener and clients negotiate.
 pub const ALPN: &[u8] = b"battlegrid/1";

@@ -141,11 +141,13 @@ pub enum ServerMessage {
     /// Players that came within the view radius this tick.
     EntitiesEntered {
         /// Their identity and position.
+        #[serde(deserialize_with = "crate::codec::bounded_seq::deserialize")]
         entities: Vec<EntityInfo>,
     },
     /// Players that left the view radius (or the game) this tick.
     EntitiesLeft {
         /// Their ids.
+        #[serde(deserialize_with = "crate::codec::bounded_seq::deserialize")]
         ids: Vec<PlayerId>,
     },
     /// Positions of players in view that moved this tick. Sent as a datagram;
@@ -155,6 +157,7 @@ pub enum ServerMessage {
         /// newest one seen.
         tick: u64,
         /// The moved players.
+        #[serde(deserialize_with = "crate::codec::bounded_seq::deserialize")]
         moved: Vec<EntityState>,
     },
     /// Someone within the shout radius shouted.

@@ -12,6 +12,7 @@
 //! crate (or a hand-written codec of the same format) without changing the
 //! wire format; the golden vectors in `tests/golden/` would catch a mismatch.
 
+pub(crate) mod bounded_seq;
 mod state_update;
 
 use bytes::Bytes;
@@ -75,3 +76,6 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     }
     Ok(message)
 }
+
+#[cfg(test)]
+mod tests;
