@@ -1,1 +1,18 @@
-//! Shared helpers for the benchmarks live in `battlegrid_sim::testing`.
+//! Helpers shared by battlegrid's criterion benchmarks.
+//!
+//! The spatial benchmark compares the sim's R-tree wrapper with two baselines
+//! kept here: a [`UniformGrid`] and [`BruteForce`]. All three answer the same
+//! inclusive radius query over `(PlayerId, Position)` entries, are driven
+//! through one [`NeighbourIndex`] trait, and are fed the same seeded [`data`].
+//! Whole-world scenario builders (for the tick benchmark) live in
+//! `battlegrid_sim::testing`, not here.
+
+pub mod brute;
+pub mod data;
+pub mod grid;
+pub mod neighbours;
+
+pub use brute::BruteForce;
+pub use data::Area;
+pub use grid::UniformGrid;
+pub use neighbours::NeighbourIndex;

@@ -1,0 +1,348 @@
+//! One trait over the three neighbour indexes, so the benchmark drives them
+//! with the same code and the tests can prove they give the same answers.
+//!
+//! The tests here are what protects the comparison: a baseline that is fast
+//! because it misses neighbours would make the numbers meaningless, so every
+//! index is checked against brute force on random data, including points
+//! exactly at the radius and entries that were inserted, removed and moved.
+//! The trait covers only what the benchmark and those checks need.
+
+use battlegrid_protocol::{PlayerId, Position};
+use battlegrid_sim::spatial::SpatialIndex;
+
+use crate::{Area, BruteForce, UniformGrid};
+
+/// An index of `(PlayerId, Position)` entries answering "who is within
+/// `radius` of here" with the product's inclusive predicate
+/// (`distance_squared <= radius * radius`).
+pub trait NeighbourIndex: Sized {
+    /// Name used in benchmark ids and test messages.
+    const NAME: &'static str;
+
+    /// An index over `points`. `area` and `radius` describe where points
+    /// will be and how far queries reach; the grid sizes its cells from
+    /// them, the others ignore them.
+    fn build(area: Area, radius: f32, points: Vec<(PlayerId, Position)>) -> Self;
+
+    /// Adds `id` at `at`.
+    fn insert(&mut self, id: PlayerId, at: Position);
+
+    /// Removes the entry `(id, at)`; `false` if there is none.
+    fn remove(&mut self, id: PlayerId, at: Position) -> bool;
+
+    /// Moves `id` from `from` (its stored position) to `to`.
+    fn relocate(&mut self, id: PlayerId, from: Position, to: Position);
+
+    /// Calls `f` for every entry within `radius` of `center`.
+    fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position));
+
+    /// How many entries the index holds.
+    fn len(&self) -> usize;
+
+    /// Whether the index holds no entry.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many entries are within `radius` of `center`.
+    fn count_within(&self, center: Position, radius: f32) -> usize {
+        let mut count = 0;
+        self.for_each_within(center, radius, |_, _| count += 1);
+        count
+    }
+}
+
+impl NeighbourIndex for SpatialIndex {
+    const NAME: &'static str = "rstar";
+
+    fn build(_area: Area, _radius: f32, points: Vec<(PlayerId, Position)>) -> Self {
+        SpatialIndex::bulk_load(points)
+    }
+
+    fn insert(&mut self, id: PlayerId, at: Position) {
+        SpatialIndex::insert(self, id, at);
+    }
+
+    fn remove(&mut self, id: PlayerId, at: Position) -> bool {
+        SpatialIndex::remove(self, id, at)
+    }
+
+    fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+        SpatialIndex::relocate(self, id, from, to);
+    }
+
+    fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position)) {
+        SpatialIndex::for_each_within(self, center, radius, f);
+    }
+
+    fn len(&self) -> usize {
+        SpatialIndex::len(self)
+    }
+}
+
+impl NeighbourIndex for UniformGrid {
+    const NAME: &'static str = "grid";
+
+    fn build(area: Area, radius: f32, points: Vec<(PlayerId, Position)>) -> Self {
+        UniformGrid::bulk_load(area, radius, points)
+    }
+
+    fn insert(&mut self, id: PlayerId, at: Position) {
+        UniformGrid::insert(self, id, at);
+    }
+
+    fn remove(&mut self, id: PlayerId, at: Position) -> bool {
+        UniformGrid::remove(self, id, at)
+    }
+
+    fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+        UniformGrid::relocate(self, id, from, to);
+    }
+
+    fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position)) {
+        UniformGrid::for_each_within(self, center, radius, f);
+    }
+
+    fn len(&self) -> usize {
+        UniformGrid::len(self)
+    }
+}
+
+impl NeighbourIndex for BruteForce {
+    const NAME: &'static str = "brute_force";
+
+    fn build(_area: Area, _radius: f32, points: Vec<(PlayerId, Position)>) -> Self {
+        BruteForce::bulk_load(points)
+    }
+
+    fn insert(&mut self, id: PlayerId, at: Position) {
+        BruteForce::insert(self, id, at);
+    }
+
+    fn remove(&mut self, id: PlayerId, at: Position) -> bool {
+        BruteForce::remove(self, id, at)
+    }
+
+    fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+        BruteForce::relocate(self, id, from, to);
+    }
+
+    fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position)) {
+        BruteForce::for_each_within(self, center, radius, f);
+    }
+
+    fn len(&self) -> usize {
+        BruteForce::len(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::data::{scatter, walk};
+
+    /// Sorted `(id, x bits, y bits)` of the entries within `radius`, so two
+    /// indexes can be compared exactly, positions included.
+    fn neighbours<I: NeighbourIndex>(
+        index: &I,
+        center: Position,
+        radius: f32,
+    ) -> Vec<(u64, u32, u32)> {
+        let mut found = Vec::new();
+        index.for_each_within(center, radius, |id, p| {
+            found.push((id.0, p.x.to_bits(), p.y.to_bits()))
+        });
+        found.sort_unstable();
+        found
+    }
+
+    /// The three indexes, built from the same points.
+    struct Trio {
+        rstar: SpatialIndex,
+        grid: UniformGrid,
+        brute: BruteForce,
+    }
+
+    impl Trio {
+        fn build(area: Area, radius: f32, points: &[(PlayerId, Position)]) -> Self {
+            Self {
+                rstar: NeighbourIndex::build(area, radius, points.to_vec()),
+                grid: NeighbourIndex::build(area, radius, points.to_vec()),
+                brute: NeighbourIndex::build(area, radius, points.to_vec()),
+            }
+        }
+
+        /// Asserts all three agree around `center`; returns how many they found.
+        fn assert_agree(&self, center: Position, radius: f32) -> usize {
+            let expected = neighbours(&self.brute, center, radius);
+            let what = format!("query at {center:?} radius {radius}");
+            assert_eq!(
+                neighbours(&self.grid, center, radius),
+                expected,
+                "grid, {what}"
+            );
+            assert_eq!(
+                neighbours(&self.rstar, center, radius),
+                expected,
+                "rstar, {what}"
+            );
+            expected.len()
+        }
+
+        fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+            self.rstar.relocate(id, from, to);
+            NeighbourIndex::relocate(&mut self.grid, id, from, to);
+            NeighbourIndex::relocate(&mut self.brute, id, from, to);
+        }
+    }
+
+    /// On uniform random data, every point's neighbours agree before and
+    /// after a tick of random walking, for the benchmark's radius and others.
+    #[test]
+    fn indexes_agree_on_random_walkers() {
+        let area = Area::square(1024.0);
+        for seed in 0..4 {
+            let points = scatter(seed, 2_000, area);
+            let mut trio = Trio::build(area, 48.0, &points);
+            let moved = walk(seed + 100, &points, 4.0, area);
+            let mut found = 0;
+            for &(_, p) in &points {
+                found += trio.assert_agree(p, 48.0);
+            }
+            for (&(id, from), &(_, to)) in points.iter().zip(&moved) {
+                trio.relocate(id, from, to);
+            }
+            for &(_, p) in &moved {
+                for radius in [48.0, 5.0, 130.0] {
+                    found += trio.assert_agree(p, radius);
+                }
+            }
+            // The check means something only if queries find neighbours.
+            assert!(found > 10 * points.len(), "only {found} neighbours found");
+            assert_eq!(
+                (trio.rstar.len(), trio.grid.len(), trio.brute.len()),
+                (2_000, 2_000, 2_000)
+            );
+        }
+    }
+
+    /// Points on an integer lattice sit exactly at the radius from many
+    /// centres (3-4-5 triangles, cell corners); the inclusive edge must agree.
+    #[test]
+    fn indexes_agree_exactly_at_the_radius() {
+        let area = Area::square(100.0);
+        let points: Vec<_> = (0..=50u64)
+            .flat_map(|x| (0..=50u64).map(move |y| (x, y)))
+            .map(|(x, y)| {
+                (
+                    PlayerId(x * 100 + y),
+                    Position::new(x as f32 * 2.0, y as f32 * 2.0),
+                )
+            })
+            .collect();
+        let trio = Trio::build(area, 10.0, &points);
+        let mut at_edge = 0;
+        for center in [
+            Position::new(40.0, 40.0),
+            Position::new(0.0, 0.0),
+            Position::new(50.0, 48.0),
+        ] {
+            for radius in [10.0, 20.0, 48.0, 0.0] {
+                trio.assert_agree(center, radius);
+                at_edge += points
+                    .iter()
+                    .filter(|(_, p)| p.distance_squared(center) == radius * radius)
+                    .count();
+            }
+        }
+        assert!(at_edge > 60, "only {at_edge} points exactly at a radius");
+    }
+
+    /// On a lattice of decimal fractions (not exact in binary) distances
+    /// round; all three must round the same way, also on cell borders.
+    #[test]
+    fn indexes_agree_where_distances_round() {
+        let area = Area::square(10.0);
+        let points: Vec<_> = (0..100u64)
+            .flat_map(|x| (0..100u64).map(move |y| (x, y)))
+            .map(|(x, y)| {
+                let at = Position::new(x as f32 * 0.1, y as f32 * 0.1);
+                (PlayerId(x * 1000 + y), at)
+            })
+            .collect();
+        let trio = Trio::build(area, 0.3, &points);
+        for center in [
+            Position::new(2.3, 1.7),
+            Position::new(0.6, 0.9),
+            Position::new(5.0, 5.0),
+        ] {
+            for radius in [0.3, 0.5, 0.7, 1.3, 0.1] {
+                assert!(trio.assert_agree(center, radius) > 0);
+            }
+        }
+    }
+
+    /// Random inserts, removes (with right and wrong positions) and moves,
+    /// including moves off the map, keep the three in agreement.
+    #[test]
+    fn indexes_agree_after_mixed_updates() {
+        let area = Area::square(512.0);
+        let mut rng = ChaCha8Rng::seed_from_u64(42);
+        let mut live = scatter(5, 300, area);
+        let mut trio = Trio::build(area, 48.0, &live);
+        let mut next_id = 10_000;
+        for step in 0..3_000 {
+            match rng.random_range(0..4) {
+                0 => {
+                    let at = Position::new(
+                        rng.random_range(-50.0..562.0),
+                        rng.random_range(-50.0..562.0),
+                    );
+                    next_id += 1;
+                    let id = PlayerId(next_id);
+                    trio.rstar.insert(id, at);
+                    NeighbourIndex::insert(&mut trio.grid, id, at);
+                    NeighbourIndex::insert(&mut trio.brute, id, at);
+                    live.push((id, at));
+                }
+                1 if !live.is_empty() => {
+                    let (id, at) = live.swap_remove(rng.random_range(0..live.len()));
+                    let wrong = Position::new(at.x + 0.5, at.y);
+                    assert!(!trio.rstar.remove(id, wrong));
+                    assert!(!NeighbourIndex::remove(&mut trio.grid, id, wrong));
+                    assert!(!NeighbourIndex::remove(&mut trio.brute, id, wrong));
+                    assert!(trio.rstar.remove(id, at));
+                    assert!(NeighbourIndex::remove(&mut trio.grid, id, at));
+                    assert!(NeighbourIndex::remove(&mut trio.brute, id, at));
+                }
+                _ if !live.is_empty() => {
+                    let slot = rng.random_range(0..live.len());
+                    let (id, from) = live[slot];
+                    let to = Position::new(
+                        from.x + rng.random_range(-60.0..60.0),
+                        from.y + rng.random_range(-60.0..60.0),
+                    );
+                    trio.relocate(id, from, to);
+                    live[slot].1 = to;
+                }
+                _ => {}
+            }
+            if step % 50 == 0 {
+                let center = Position::new(
+                    rng.random_range(-60.0..572.0),
+                    rng.random_range(-60.0..572.0),
+                );
+                trio.assert_agree(center, rng.random_range(0.0..100.0));
+            }
+        }
+        assert_eq!(trio.brute.len(), live.len());
+        assert_eq!(trio.grid.len(), live.len());
+        assert_eq!(trio.rstar.len(), live.len());
+        for &(_, p) in &live {
+            trio.assert_agree(p, 48.0);
+        }
+    }
+}
