@@ -1,0 +1,232 @@
+//! Regions as entities: bounds, member list and spatial index, plus the
+//! Index phase that copies member positions into each region's R-tree.
+//!
+//! A player belongs to exactly one region at a time (see [`crate::handoff`]
+//! for when that changes). Because of handoff hysteresis a member may stand
+//! up to `handoff_margin` outside its region's bounds, so radius queries look
+//! at every region whose bounds grown by the margin touch the query disc
+//! ([`crate::map::MapSpec::regions_near`]). Which node owns a region is not
+//! modelled yet; every region is simulated here.
+
+use battlegrid_protocol::{EntityState, PlayerId, Position, RegionId, encode_entity_state};
+use bevy_ecs::prelude::*;
+
+use crate::interest::RegionMovers;
+use crate::map::{Bounds, MapSpec};
+use crate::outbox::Envelope;
+use crate::player::Pos;
+use crate::spatial::SpatialIndex;
+
+/// Identity and geometry of a region entity.
+#[derive(Debug, Clone, Component)]
+pub struct Region {
+    /// Its id (`row * cols + col`).
+    pub id: RegionId,
+    /// Its bounds on the map.
+    pub bounds: Bounds,
+}
+
+/// A player another player has in view, as last told to the watcher.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    /// Who.
+    pub id: PlayerId,
+    /// The position the watcher was last told.
+    pub at: Position,
+}
+
+/// A player as its region keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The player.
+    pub id: PlayerId,
+    /// Its entity.
+    pub entity: Entity,
+    /// Where the region's index has it, `None` until first indexed. Needed
+    /// because an R-tree finds entries to remove by position.
+    pub indexed_at: Option<Position>,
+    /// The players it sees, sorted by id (the area of interest). Travels
+    /// with the member on handoff.
+    pub visible: Vec<Seen>,
+}
+
+/// The players of a region, sorted by id so that everything iterating them
+/// does so in a deterministic order.
+#[derive(Debug, Default, Component)]
+pub struct Members(Vec<Member>);
+
+impl Members {
+    /// All members, by increasing id.
+    pub fn iter(&self) -> std::slice::Iter<'_, Member> {
+        self.0.iter()
+    }
+
+    /// All members, mutably, by increasing id.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Member> {
+        self.0.iter_mut()
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the region is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `member`, replacing a member with the same id.
+    pub fn insert(&mut self, member: Member) {
+        match self.0.binary_search_by_key(&member.id, |m| m.id) {
+            Ok(i) => self.0[i] = member,
+            Err(i) => self.0.insert(i, member),
+        }
+    }
+
+    /// Removes and returns the member `id`.
+    pub fn remove(&mut self, id: PlayerId) -> Option<Member> {
+        let i = self.0.binary_search_by_key(&id, |m| m.id).ok()?;
+        Some(self.0.remove(i))
+    }
+
+    /// The member `id`.
+    pub fn get(&self, id: PlayerId) -> Option<&Member> {
+        let i = self.0.binary_search_by_key(&id, |m| m.id).ok()?;
+        Some(&self.0[i])
+    }
+}
+
+/// The region's R-tree of member positions, rebuilt in the Index phase.
+#[derive(Debug, Default, Component)]
+pub struct RegionIndex(pub SpatialIndex);
+
+/// Messages a region's parallel work produced this tick, merged into the
+/// tick's outbox in region-id order so the result does not depend on which
+/// thread ran which region.
+#[derive(Debug, Default, Component)]
+pub struct RegionOutbox(pub Vec<Envelope>);
+
+/// Region entities by region id.
+#[derive(Debug, Default, Resource)]
+pub struct RegionDirectory(pub Vec<Entity>);
+
+impl RegionDirectory {
+    /// The entity of region `id`. Ids come from the map, so they are valid.
+    pub fn entity(&self, id: RegionId) -> Entity {
+        self.0[id.0 as usize]
+    }
+}
+
+/// Spawns one entity per region of `map` and records them.
+pub fn spawn_regions(world: &mut World, map: &MapSpec) {
+    let mut directory = RegionDirectory::default();
+    for i in 0..map.region_count() {
+        let id = RegionId(i as u32);
+        let bounds = map
+            .region_bounds(id)
+            .expect("ids below region_count are valid");
+        let entity = world
+            .spawn((
+                Region { id, bounds },
+                Members::default(),
+                RegionIndex::default(),
+                RegionOutbox::default(),
+                RegionMovers::default(),
+            ))
+            .id();
+        directory.0.push(entity);
+    }
+    world.insert_resource(directory);
+}
+
+/// Index phase: brings every region's R-tree up to date with its members'
+/// positions and encodes the record of every member that moved, regions in
+/// parallel. Removals were done eagerly by leave and handoff; here new
+/// members are inserted and moved ones relocated, or the tree is rebuilt by
+/// bulk load when so many moved that this is cheaper.
+pub fn update_indices(
+    mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex, &mut RegionMovers)>,
+    positions: Query<'_, '_, &Pos>,
+) {
+    regions
+        .par_iter_mut()
+        .for_each(|(mut members, mut index, mut movers)| {
+            let members = &mut *members;
+            let movers = &mut movers.0;
+            movers.clear();
+            for m in members.iter() {
+                let at = position(&positions, m);
+                if Some(at) != m.indexed_at {
+                    movers.insert(
+                        m.id,
+                        encode_entity_state(&EntityState {
+                            id: m.id,
+                            position: at,
+                        }),
+                    );
+                }
+            }
+            if movers.is_empty() {
+                return;
+            }
+            // A relocation is a removal (a tree descent) plus an insertion; past
+            // about a quarter of the tree, one bulk load is cheaper.
+            if movers.len() * 4 >= members.len() {
+                let mut points = Vec::with_capacity(members.len());
+                for m in members.iter_mut() {
+                    let at = position(&positions, m);
+                    m.indexed_at = Some(at);
+                    points.push((m.id, at));
+                }
+                index.0 = SpatialIndex::bulk_load(points);
+            } else {
+                for m in members.iter_mut() {
+                    let at = position(&positions, m);
+                    match m.indexed_at {
+                        Some(from) if from == at => continue,
+                        Some(from) => index.0.relocate(m.id, from, at),
+                        None => index.0.insert(m.id, at),
+                    }
+                    m.indexed_at = Some(at);
+                }
+            }
+        });
+}
+
+/// Moves every region's buffered messages into the tick's outbox, in region
+/// id order.
+pub fn flush_region_outboxes(
+    directory: Res<'_, RegionDirectory>,
+    mut outboxes: Query<'_, '_, &mut RegionOutbox>,
+    mut out: ResMut<'_, crate::outbox::Outputs>,
+) {
+    for &entity in &directory.0 {
+        if let Ok(mut buffered) = outboxes.get_mut(entity)
+            && !buffered.0.is_empty()
+        {
+            out.outbox.append(&mut buffered.0);
+        }
+    }
+}
+
+fn position(positions: &Query<'_, '_, &Pos>, member: &Member) -> Position {
+    // Members always have a `Pos`: they are removed from their region in the
+    // same system that despawns them.
+    positions
+        .get(member.entity)
+        .map(|p| p.0)
+        .unwrap_or_default()
+}
+
+/// Adds the Index phase, and the merge of region outboxes at the end of the
+/// Interest phase.
+pub(crate) fn plugin(schedule: &mut Schedule) {
+    use crate::schedule::TickPhase;
+    schedule.add_systems((
+        update_indices.in_set(TickPhase::Index),
+        flush_region_outboxes
+            .in_set(TickPhase::Interest)
+            .after(crate::interest::sync_interest),
+    ));
+}

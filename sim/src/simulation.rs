@@ -1,0 +1,148 @@
+//! The public façade: build a world from a map, settings and a seed; push
+//! inputs; step ticks; read outputs.
+//!
+//! [`Simulation`] owns the bevy `World` and the tick schedule and is the only
+//! way the rest of battlegrid drives the simulation. It has no clock and no
+//! I/O: the caller decides when a tick happens and what to do with its
+//! [`TickOutput`].
+
+use battlegrid_protocol::{PlayerId, Position, RegionId};
+use bevy_ecs::prelude::*;
+use bevy_tasks::{ComputeTaskPool, TaskPool};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::input::{Input, InputQueue, Staged};
+use crate::map::MapSpec;
+use crate::outbox::{Outputs, TickOutput};
+use crate::player::{Directory, InRegion, Pos, SimRng};
+use crate::region::spawn_regions;
+use crate::schedule::{Tick, build_schedule};
+use crate::settings::{SettingsError, SimSettings};
+use crate::snapshot::{SnapshotPublisher, SnapshotReader};
+
+/// A running world.
+pub struct Simulation {
+    /// All state: regions, players, resources.
+    world: World,
+    /// The tick's systems, built once.
+    schedule: Schedule,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("tick", &self.tick())
+            .field("players", &self.player_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// A world on `map` with no players. Everything random in it derives
+    /// from `seed`.
+    ///
+    /// # Panics
+    /// If `settings` is invalid; see [`Simulation::try_new`].
+    pub fn new(map: MapSpec, settings: SimSettings, seed: u64) -> Self {
+        match Self::try_new(map, settings, seed) {
+            Ok(sim) => sim,
+            Err(e) => panic!("invalid simulation settings: {e}"),
+        }
+    }
+
+    /// Like [`Simulation::new`], refusing invalid settings with an error.
+    pub fn try_new(map: MapSpec, settings: SimSettings, seed: u64) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        // Regions are processed in parallel on bevy's compute pool; sized by
+        // the machine's cores, shared by every simulation in the process.
+        ComputeTaskPool::get_or_init(TaskPool::default);
+        let mut world = new_world(map, settings, seed);
+        let mut schedule = build_schedule();
+        schedule
+            .initialize(&mut world)
+            .expect("the tick schedule is statically well-formed");
+        Ok(Self { world, schedule })
+    }
+
+    /// Queues `input` for the next tick.
+    pub fn push(&mut self, input: Input) {
+        self.world.resource_mut::<InputQueue>().0.push(input);
+    }
+
+    /// Runs one tick over everything pushed since the previous one.
+    pub fn step(&mut self) -> TickOutput {
+        let tick = {
+            let mut tick = self.world.resource_mut::<Tick>();
+            tick.0 += 1;
+            tick.0
+        };
+        self.schedule.run(&mut self.world);
+        let out = std::mem::take(&mut *self.world.resource_mut::<Outputs>());
+        TickOutput {
+            tick,
+            outbox: out.outbox,
+            saves: out.saves,
+            analytics: out.analytics,
+        }
+    }
+
+    /// The last tick run (0 before the first).
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<Tick>().0
+    }
+
+    /// A handle other threads use to read positions after each tick.
+    pub fn snapshot_reader(&self) -> SnapshotReader {
+        self.world.resource::<SnapshotPublisher>().reader()
+    }
+
+    /// Players in the world.
+    pub fn player_count(&self) -> usize {
+        self.world.resource::<Directory>().len()
+    }
+
+    /// Where player `id` is now.
+    pub fn position(&self, id: PlayerId) -> Option<Position> {
+        let entity = self.world.resource::<Directory>().get(id)?.entity;
+        self.world.get::<Pos>(entity).map(|p| p.0)
+    }
+
+    /// The region player `id` belongs to.
+    pub fn region_of(&self, id: PlayerId) -> Option<RegionId> {
+        let entity = self.world.resource::<Directory>().get(id)?.entity;
+        self.world.get::<InRegion>(entity).map(|r| r.0)
+    }
+
+    /// The map being simulated.
+    pub fn map(&self) -> &MapSpec {
+        self.world.resource::<MapSpec>()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &SimSettings {
+        self.world.resource::<SimSettings>()
+    }
+
+    /// The ECS world, read-only, for tests and diagnostics that inspect
+    /// regions, indices and views directly.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+}
+
+/// A world with every resource and region entity, and no player.
+pub(crate) fn new_world(map: MapSpec, settings: SimSettings, seed: u64) -> World {
+    let mut world = World::new();
+    spawn_regions(&mut world, &map);
+    world.insert_resource(map);
+    world.insert_resource(settings);
+    world.insert_resource(Tick(0));
+    world.insert_resource(SimRng(ChaCha8Rng::seed_from_u64(seed)));
+    world.init_resource::<InputQueue>();
+    world.init_resource::<Staged>();
+    world.init_resource::<Outputs>();
+    world.init_resource::<Directory>();
+    world.init_resource::<SnapshotPublisher>();
+    world
+}
