@@ -238,3 +238,21 @@ mod erased {
         }
     }
 }
+
+/// What the decoder accepts beyond the canonical form, as PROTOCOL.md says:
+/// a longer varint whose width fits the field's type decodes; a marker wider
+/// than the type, the reserved marker 255, a bool other than 0/1 and an
+/// option tag other than 0/1 are errors.
+#[test]
+fn wire_rules_of_decoding() {
+    assert_eq!(decode::<u16>(&[251, 5, 0]).unwrap(), 5);
+    assert!(decode::<u16>(&[252, 5, 0, 0, 0]).is_err());
+    assert!(decode::<u32>(&[253, 5, 0, 0, 0, 0, 0, 0, 0]).is_err());
+    assert!(decode::<u64>(&[255, 5]).is_err());
+    assert!(decode::<bool>(&[2]).is_err());
+    assert!(decode::<Option<u8>>(&[2]).is_err());
+    assert_eq!(
+        decode::<ClientMessage>(&[251, 4, 0, 7]).unwrap(),
+        ClientMessage::Ping { nonce: 7 }
+    );
+}
