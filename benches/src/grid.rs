@@ -119,19 +119,25 @@ impl UniformGrid {
         mut f: impl FnMut(PlayerId, Position),
     ) {
         let radius_squared = radius * radius;
-        // A point passing the f32 predicate can be a few ulp of `radius`
-        // beyond it along one axis (the squares and the sum round). The margin
-        // covers that, so rounding never drops the cell such a point sits in;
-        // at worst it adds a cell whose points the predicate then rejects.
-        let reach = f64::from(radius.abs()) * (1.0 + 1e-5) + 1e-6;
-        let (cx, cy) = (f64::from(center.x), f64::from(center.y));
+        if radius_squared.is_nan() {
+            return; // `d <= NaN` holds for no point.
+        }
+        // The reach comes from `radius_squared`, not `radius`: a huge radius
+        // whose square overflows to infinity accepts every point. A point
+        // passing the f32 predicate can also be a few ulp beyond the radius
+        // along one axis (the squares and the sum round); the margin covers
+        // that, so rounding never drops the cell such a point sits in, and
+        // at worst adds a cell whose points the predicate then rejects.
+        let reach = f64::from(radius_squared).sqrt() * (1.0 + 1e-5) + 1e-6;
+        let (x0, x1) = span(center.x, reach);
+        let (y0, y1) = span(center.y, reach);
         let (col0, col1) = (
-            self.cell_index(cx - reach, self.min_x, self.cols),
-            self.cell_index(cx + reach, self.min_x, self.cols),
+            self.cell_index(x0, self.min_x, self.cols),
+            self.cell_index(x1, self.min_x, self.cols),
         );
         let (row0, row1) = (
-            self.cell_index(cy - reach, self.min_y, self.rows),
-            self.cell_index(cy + reach, self.min_y, self.rows),
+            self.cell_index(y0, self.min_y, self.rows),
+            self.cell_index(y1, self.min_y, self.rows),
         );
         for row in row0..=row1 {
             let cells = &self.cells[row * self.cols + col0..=row * self.cols + col1];
@@ -167,6 +173,17 @@ impl UniformGrid {
         let c = ((v - min) * self.inv_cell).floor() as i64;
         c.clamp(0, cells as i64 - 1) as usize
     }
+}
+
+/// The interval `center ± reach` along one axis. An infinite centre and
+/// reach make `inf - inf = NaN`; that end then spans the whole axis, because
+/// the f32 predicate can still accept points there (`inf <= inf`).
+fn span(center: f32, reach: f64) -> (f64, f64) {
+    let (lo, hi) = (f64::from(center) - reach, f64::from(center) + reach);
+    (
+        if lo.is_nan() { f64::NEG_INFINITY } else { lo },
+        if hi.is_nan() { f64::INFINITY } else { hi },
+    )
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! One trait over the three neighbour indexes, so the benchmark drives them
+//! One trait over the neighbour indexes, so the benchmark drives them
 //! with the same code and the tests can prove they give the same answers.
 //!
 //! The tests here are what protects the comparison: a baseline that is fast
@@ -10,7 +10,7 @@
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::spatial::SpatialIndex;
 
-use crate::{Area, BruteForce, UniformGrid};
+use crate::{Area, BruteForce, TunedRTree, UniformGrid};
 
 /// An index of `(PlayerId, Position)` entries answering "who is within
 /// `radius` of here" with the product's inclusive predicate
@@ -77,6 +77,34 @@ impl NeighbourIndex for SpatialIndex {
 
     fn len(&self) -> usize {
         SpatialIndex::len(self)
+    }
+}
+
+impl NeighbourIndex for TunedRTree {
+    const NAME: &'static str = "rstar_envelope_int";
+
+    fn build(_area: Area, _radius: f32, points: Vec<(PlayerId, Position)>) -> Self {
+        TunedRTree::bulk_load(points)
+    }
+
+    fn insert(&mut self, id: PlayerId, at: Position) {
+        TunedRTree::insert(self, id, at);
+    }
+
+    fn remove(&mut self, id: PlayerId, at: Position) -> bool {
+        TunedRTree::remove(self, id, at)
+    }
+
+    fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
+        TunedRTree::relocate(self, id, from, to);
+    }
+
+    fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position)) {
+        TunedRTree::for_each_within(self, center, radius, f);
+    }
+
+    fn len(&self) -> usize {
+        TunedRTree::len(self)
     }
 }
 
@@ -159,43 +187,81 @@ mod tests {
         found
     }
 
-    /// The three indexes, built from the same points.
-    struct Trio {
+    /// Every index under comparison, built from the same points.
+    struct All {
         rstar: SpatialIndex,
+        tuned: TunedRTree,
         grid: UniformGrid,
         brute: BruteForce,
     }
 
-    impl Trio {
+    impl All {
         fn build(area: Area, radius: f32, points: &[(PlayerId, Position)]) -> Self {
             Self {
                 rstar: NeighbourIndex::build(area, radius, points.to_vec()),
+                tuned: NeighbourIndex::build(area, radius, points.to_vec()),
                 grid: NeighbourIndex::build(area, radius, points.to_vec()),
                 brute: NeighbourIndex::build(area, radius, points.to_vec()),
             }
         }
 
-        /// Asserts all three agree around `center`; returns how many they found.
+        /// Asserts all agree with brute force around `center`; returns how
+        /// many entries they found.
         fn assert_agree(&self, center: Position, radius: f32) -> usize {
             let expected = neighbours(&self.brute, center, radius);
-            let what = format!("query at {center:?} radius {radius}");
-            assert_eq!(
-                neighbours(&self.grid, center, radius),
-                expected,
-                "grid, {what}"
-            );
-            assert_eq!(
-                neighbours(&self.rstar, center, radius),
-                expected,
-                "rstar, {what}"
-            );
+            let found = [
+                ("rstar", neighbours(&self.rstar, center, radius)),
+                ("tuned", neighbours(&self.tuned, center, radius)),
+                ("grid", neighbours(&self.grid, center, radius)),
+            ];
+            for (name, got) in found {
+                if got != expected {
+                    let missing: Vec<_> = expected.iter().filter(|e| !got.contains(e)).collect();
+                    let extra: Vec<_> = got.iter().filter(|g| !expected.contains(g)).collect();
+                    panic!(
+                        "{name} disagrees with brute force at {center:?} radius {radius}: \
+                         {} found, {} expected; missing (id, x bits, y bits) {:?}, extra {:?}",
+                        got.len(),
+                        expected.len(),
+                        &missing[..missing.len().min(5)],
+                        &extra[..extra.len().min(5)],
+                    );
+                }
+            }
             expected.len()
         }
 
+        fn insert(&mut self, id: PlayerId, at: Position) {
+            NeighbourIndex::insert(&mut self.rstar, id, at);
+            NeighbourIndex::insert(&mut self.tuned, id, at);
+            NeighbourIndex::insert(&mut self.grid, id, at);
+            NeighbourIndex::insert(&mut self.brute, id, at);
+        }
+
+        /// Removes from each index; returns what each reported, in field order.
+        fn remove(&mut self, id: PlayerId, at: Position) -> [bool; 4] {
+            [
+                NeighbourIndex::remove(&mut self.rstar, id, at),
+                NeighbourIndex::remove(&mut self.tuned, id, at),
+                NeighbourIndex::remove(&mut self.grid, id, at),
+                NeighbourIndex::remove(&mut self.brute, id, at),
+            ]
+        }
+
         fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
-            self.rstar.relocate(id, from, to);
+            NeighbourIndex::relocate(&mut self.rstar, id, from, to);
+            NeighbourIndex::relocate(&mut self.tuned, id, from, to);
             NeighbourIndex::relocate(&mut self.grid, id, from, to);
             NeighbourIndex::relocate(&mut self.brute, id, from, to);
+        }
+
+        fn lens(&self) -> [usize; 4] {
+            [
+                NeighbourIndex::len(&self.rstar),
+                NeighbourIndex::len(&self.tuned),
+                NeighbourIndex::len(&self.grid),
+                NeighbourIndex::len(&self.brute),
+            ]
         }
     }
 
@@ -206,26 +272,23 @@ mod tests {
         let area = Area::square(1024.0);
         for seed in 0..4 {
             let points = scatter(seed, 2_000, area);
-            let mut trio = Trio::build(area, 48.0, &points);
+            let mut all = All::build(area, 48.0, &points);
             let moved = walk(seed + 100, &points, 4.0, area);
             let mut found = 0;
             for &(_, p) in &points {
-                found += trio.assert_agree(p, 48.0);
+                found += all.assert_agree(p, 48.0);
             }
             for (&(id, from), &(_, to)) in points.iter().zip(&moved) {
-                trio.relocate(id, from, to);
+                all.relocate(id, from, to);
             }
             for &(_, p) in &moved {
                 for radius in [48.0, 5.0, 130.0] {
-                    found += trio.assert_agree(p, radius);
+                    found += all.assert_agree(p, radius);
                 }
             }
             // The check means something only if queries find neighbours.
             assert!(found > 10 * points.len(), "only {found} neighbours found");
-            assert_eq!(
-                (trio.rstar.len(), trio.grid.len(), trio.brute.len()),
-                (2_000, 2_000, 2_000)
-            );
+            assert_eq!(all.lens(), [2_000; 4]);
         }
     }
 
@@ -243,7 +306,7 @@ mod tests {
                 )
             })
             .collect();
-        let trio = Trio::build(area, 10.0, &points);
+        let all = All::build(area, 10.0, &points);
         let mut at_edge = 0;
         for center in [
             Position::new(40.0, 40.0),
@@ -251,7 +314,7 @@ mod tests {
             Position::new(50.0, 48.0),
         ] {
             for radius in [10.0, 20.0, 48.0, 0.0] {
-                trio.assert_agree(center, radius);
+                all.assert_agree(center, radius);
                 at_edge += points
                     .iter()
                     .filter(|(_, p)| p.distance_squared(center) == radius * radius)
@@ -262,7 +325,7 @@ mod tests {
     }
 
     /// On a lattice of decimal fractions (not exact in binary) distances
-    /// round; all three must round the same way, also on cell borders.
+    /// round; every index must round the same way, also on cell borders.
     #[test]
     fn indexes_agree_where_distances_round() {
         let area = Area::square(10.0);
@@ -273,26 +336,50 @@ mod tests {
                 (PlayerId(x * 1000 + y), at)
             })
             .collect();
-        let trio = Trio::build(area, 0.3, &points);
+        let all = All::build(area, 0.3, &points);
         for center in [
             Position::new(2.3, 1.7),
             Position::new(0.6, 0.9),
             Position::new(5.0, 5.0),
         ] {
             for radius in [0.3, 0.5, 0.7, 1.3, 0.1] {
-                assert!(trio.assert_agree(center, radius) > 0);
+                assert!(all.assert_agree(center, radius) > 0);
             }
         }
     }
 
+    /// Negative, zero, infinite and NaN radii and non-finite centres give
+    /// the same answers everywhere (and never panic).
+    #[test]
+    fn indexes_agree_on_odd_queries() {
+        let area = Area::square(256.0);
+        let all = All::build(area, 48.0, &scatter(9, 500, area));
+        let centers = [
+            Position::new(100.0, 100.0),
+            Position::new(-1e30, 5.0),
+            Position::new(f32::NAN, 5.0),
+            Position::new(f32::INFINITY, f32::NEG_INFINITY),
+        ];
+        for center in centers {
+            for radius in [-48.0, 0.0, 48.0, f32::INFINITY, f32::NAN, 1e30] {
+                all.assert_agree(center, radius);
+            }
+        }
+        assert_eq!(
+            all.assert_agree(Position::new(1.0, 1.0), f32::INFINITY),
+            500
+        );
+        assert!(all.assert_agree(Position::new(100.0, 100.0), -48.0) > 0);
+    }
+
     /// Random inserts, removes (with right and wrong positions) and moves,
-    /// including moves off the map, keep the three in agreement.
+    /// including moves off the map, keep all indexes in agreement.
     #[test]
     fn indexes_agree_after_mixed_updates() {
         let area = Area::square(512.0);
         let mut rng = ChaCha8Rng::seed_from_u64(42);
         let mut live = scatter(5, 300, area);
-        let mut trio = Trio::build(area, 48.0, &live);
+        let mut all = All::build(area, 48.0, &live);
         let mut next_id = 10_000;
         for step in 0..3_000 {
             match rng.random_range(0..4) {
@@ -303,20 +390,14 @@ mod tests {
                     );
                     next_id += 1;
                     let id = PlayerId(next_id);
-                    trio.rstar.insert(id, at);
-                    NeighbourIndex::insert(&mut trio.grid, id, at);
-                    NeighbourIndex::insert(&mut trio.brute, id, at);
+                    all.insert(id, at);
                     live.push((id, at));
                 }
                 1 if !live.is_empty() => {
                     let (id, at) = live.swap_remove(rng.random_range(0..live.len()));
                     let wrong = Position::new(at.x + 0.5, at.y);
-                    assert!(!trio.rstar.remove(id, wrong));
-                    assert!(!NeighbourIndex::remove(&mut trio.grid, id, wrong));
-                    assert!(!NeighbourIndex::remove(&mut trio.brute, id, wrong));
-                    assert!(trio.rstar.remove(id, at));
-                    assert!(NeighbourIndex::remove(&mut trio.grid, id, at));
-                    assert!(NeighbourIndex::remove(&mut trio.brute, id, at));
+                    assert_eq!(all.remove(id, wrong), [false; 4]);
+                    assert_eq!(all.remove(id, at), [true; 4]);
                 }
                 _ if !live.is_empty() => {
                     let slot = rng.random_range(0..live.len());
@@ -325,7 +406,7 @@ mod tests {
                         from.x + rng.random_range(-60.0..60.0),
                         from.y + rng.random_range(-60.0..60.0),
                     );
-                    trio.relocate(id, from, to);
+                    all.relocate(id, from, to);
                     live[slot].1 = to;
                 }
                 _ => {}
@@ -335,14 +416,12 @@ mod tests {
                     rng.random_range(-60.0..572.0),
                     rng.random_range(-60.0..572.0),
                 );
-                trio.assert_agree(center, rng.random_range(0.0..100.0));
+                all.assert_agree(center, rng.random_range(0.0..100.0));
             }
         }
-        assert_eq!(trio.brute.len(), live.len());
-        assert_eq!(trio.grid.len(), live.len());
-        assert_eq!(trio.rstar.len(), live.len());
+        assert_eq!(all.lens(), [live.len(); 4]);
         for &(_, p) in &live {
-            trio.assert_agree(p, 48.0);
+            all.assert_agree(p, 48.0);
         }
     }
 }
