@@ -3,8 +3,15 @@
 //! The encoding is bincode 2's *standard* configuration (little-endian,
 //! variable-length integers) through serde, with a decode limit of
 //! [`MAX_MESSAGE_LEN`] bytes so that a hostile length field inside a message
-//! (a string or sequence claiming 2^60 elements) fails before any allocation.
+//! (a string or sequence claiming 2^60 elements) fails before any allocation:
+//! bincode checks string lengths against the limit, and `bounded_seq` does
+//! the same for the messages' lists, which bincode leaves to serde.
 //! Trailing bytes after a message are an error: a frame holds exactly one.
+//!
+//! Besides whole messages, the module builds `StateUpdate`s from records
+//! encoded once per tick ([`encode_state_update`], [`split_state_update`]),
+//! byte-identical to encoding the message. Framing is in [`crate::frame`];
+//! checking field limits of decoded messages is in [`crate::validate`].
 //!
 //! bincode is unmaintained upstream since December 2025 (RUSTSEC-2025-0141).
 //! It is pinned at `=2.0.1` and every encode/decode call of the workspace goes
