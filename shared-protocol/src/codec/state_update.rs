@@ -99,7 +99,7 @@ pub fn encode_state_update<'a>(
     moved: impl IntoIterator<Item = &'a EncodedEntityState>,
 ) -> Bytes {
     let moved = moved.into_iter();
-    let mut chunk = Chunk::new(moved.size_hint().0 * MAX_ENTITY_STATE_LEN);
+    let mut chunk = Chunk::new(moved.size_hint().0.saturating_mul(MAX_ENTITY_STATE_LEN));
     for record in moved {
         chunk.push(record);
     }
@@ -122,7 +122,7 @@ pub fn split_state_update<'a>(
     mut emit: impl FnMut(Bytes),
 ) {
     let mut moved = moved.into_iter();
-    let capacity = |hint: usize| (hint * MAX_ENTITY_STATE_LEN).min(budget);
+    let capacity = |hint: usize| hint.saturating_mul(MAX_ENTITY_STATE_LEN).min(budget);
     let Some(first) = moved.next() else {
         return;
     };
