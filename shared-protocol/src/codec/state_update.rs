@@ -99,7 +99,10 @@ pub fn encode_state_update<'a>(
     moved: impl IntoIterator<Item = &'a EncodedEntityState>,
 ) -> Bytes {
     let moved = moved.into_iter();
-    let mut chunk = Chunk::new(moved.size_hint().0.saturating_mul(MAX_ENTITY_STATE_LEN));
+    // The hint only sizes the first allocation; a message past the limit
+    // would be refused by clients anyway, so reserving more is never useful.
+    let hint = moved.size_hint().0.saturating_mul(MAX_ENTITY_STATE_LEN);
+    let mut chunk = Chunk::new(hint.min(super::MAX_MESSAGE_LEN));
     for record in moved {
         chunk.push(record);
     }
