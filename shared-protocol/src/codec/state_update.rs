@@ -13,7 +13,7 @@
 //! What this module leaves out: which movers a watcher sees (the
 //! simulation's interest management) and sending the datagrams (the server).
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::CONFIG;
 use crate::messages::{EntityState, ServerMessage};
@@ -92,21 +92,21 @@ pub fn state_update_len(tick: u64, count: usize, records_len: usize) -> usize {
 /// Builds `ServerMessage::StateUpdate { tick, moved }` from pre-encoded
 /// records, byte-identical to [`super::encode`] of that message.
 ///
-/// No size limit is applied: a watcher with very many movers in view should
-/// go through [`split_state_update`] so every datagram fits.
-pub fn encode_state_update<'a>(
-    tick: u64,
-    moved: impl IntoIterator<Item = &'a EncodedEntityState>,
-) -> Bytes {
-    let moved = moved.into_iter();
-    // The hint only sizes the first allocation; a message past the limit
-    // would be refused by clients anyway, so reserving more is never useful.
-    let hint = moved.size_hint().0.saturating_mul(MAX_ENTITY_STATE_LEN);
-    let mut chunk = Chunk::new(hint.min(super::MAX_MESSAGE_LEN));
-    for record in moved {
-        chunk.push(record);
-    }
-    chunk.finish(tick)
+/// The iterator is walked twice (a clone of it first measures the records),
+/// so the message is written into one exactly sized allocation: pass a
+/// slice's `iter()` or a `&Vec`. No size limit is applied: a watcher with
+/// very many movers in view should go through [`split_state_update`] so
+/// every datagram fits.
+pub fn encode_state_update<'a, I>(tick: u64, moved: I) -> Bytes
+where
+    I: IntoIterator<Item = &'a EncodedEntityState>,
+    I::IntoIter: Clone,
+{
+    let mut moved = moved.into_iter();
+    let (count, body_len) = moved.clone().fold((0, 0), |(count, len), record| {
+        (count + 1, len + record.len())
+    });
+    write_update(tick, count, body_len, &mut moved)
 }
 
 /// Builds one or more `StateUpdate`s for `tick` that together list every
@@ -118,63 +118,49 @@ pub fn encode_state_update<'a>(
 /// loses only its records. Nothing is emitted when `moved` is empty. A chunk
 /// exceeds `budget` only if `budget` is too small for even one record
 /// (a one-record update takes at most 28 bytes); then each record goes alone.
-pub fn split_state_update<'a>(
-    tick: u64,
-    moved: impl IntoIterator<Item = &'a EncodedEntityState>,
-    budget: usize,
-    mut emit: impl FnMut(Bytes),
-) {
-    let mut moved = moved.into_iter();
-    let capacity = |hint: usize| hint.saturating_mul(MAX_ENTITY_STATE_LEN).min(budget);
-    let Some(first) = moved.next() else {
-        return;
-    };
-    let mut chunk = Chunk::new(capacity(moved.size_hint().0 + 1));
-    chunk.push(first);
-    while let Some(record) = moved.next() {
-        let grown = state_update_len(tick, chunk.count + 1, chunk.body_len() + record.len());
-        if grown > budget {
-            let next = Chunk::new(capacity(moved.size_hint().0 + 1));
-            emit(std::mem::replace(&mut chunk, next).finish(tick));
+/// Like [`encode_state_update`], it walks a clone of the iterator to size
+/// each chunk exactly.
+pub fn split_state_update<'a, I>(tick: u64, moved: I, budget: usize, mut emit: impl FnMut(Bytes))
+where
+    I: IntoIterator<Item = &'a EncodedEntityState>,
+    I::IntoIter: Clone,
+{
+    let sizing = moved.into_iter();
+    let mut writing = sizing.clone();
+    let (mut count, mut body_len) = (0, 0);
+    for record in sizing {
+        let len = record.len();
+        if count > 0 && state_update_len(tick, count + 1, body_len + len) > budget {
+            emit(write_update(tick, count, body_len, &mut writing));
+            (count, body_len) = (0, 0);
         }
-        chunk.push(record);
+        count += 1;
+        body_len += len;
     }
-    emit(chunk.finish(tick));
+    if count > 0 {
+        emit(write_update(tick, count, body_len, &mut writing));
+    }
 }
 
-/// A `StateUpdate` under construction. The records are written after
-/// [`HEADER_MAX`] reserved bytes; the header, whose length depends on the
-/// final count, is written right-aligned in front of them at the end, and the
-/// unused head is skipped, so the records are copied exactly once.
-struct Chunk {
-    buf: BytesMut,
+/// Writes the header and the next `count` records of `records`, which take
+/// `body_len` bytes, into a buffer of exactly the message's size: a `Bytes`
+/// made from a full `Vec` needs no second allocation for its shared header.
+fn write_update<'a>(
+    tick: u64,
     count: usize,
-}
-
-impl Chunk {
-    fn new(records_capacity: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(HEADER_MAX + records_capacity);
-        buf.resize(HEADER_MAX, 0);
-        Self { buf, count: 0 }
+    body_len: usize,
+    records: &mut impl Iterator<Item = &'a EncodedEntityState>,
+) -> Bytes {
+    let mut header = [0u8; HEADER_MAX];
+    let header_len = write_header(tick, count, &mut header);
+    // The size came from the caller's iterator; never trust it past the
+    // message limit when reserving.
+    let mut out = Vec::with_capacity((header_len + body_len).min(super::MAX_MESSAGE_LEN));
+    out.extend_from_slice(&header[..header_len]);
+    for record in records.take(count) {
+        out.extend_from_slice(record.as_bytes());
     }
-
-    fn body_len(&self) -> usize {
-        self.buf.len() - HEADER_MAX
-    }
-
-    fn push(&mut self, record: &EncodedEntityState) {
-        self.buf.extend_from_slice(record.as_bytes());
-        self.count += 1;
-    }
-
-    fn finish(mut self, tick: u64) -> Bytes {
-        let mut header = [0u8; HEADER_MAX];
-        let len = write_header(tick, self.count, &mut header);
-        let start = HEADER_MAX - len;
-        self.buf[start..HEADER_MAX].copy_from_slice(&header[..len]);
-        self.buf.advance(start);
-        self.buf.freeze()
-    }
+    Bytes::from(out)
 }
 
 /// Writes the variant index, `tick` and `count` the way bincode starts a
