@@ -201,6 +201,13 @@ pub fn flush_region_outboxes(
     mut outboxes: Query<'_, '_, &mut RegionOutbox>,
     mut out: ResMut<'_, crate::outbox::Outputs>,
 ) {
+    let total: usize = directory
+        .0
+        .iter()
+        .filter_map(|&e| outboxes.get(e).ok())
+        .map(|b| b.0.len())
+        .sum();
+    out.outbox.reserve(total);
     for &entity in &directory.0 {
         if let Ok(mut buffered) = outboxes.get_mut(entity)
             && !buffered.0.is_empty()
