@@ -3,8 +3,13 @@
 //! with cells the size of the query radius, and brute force, side by side on
 //! the same seeded data.
 //!
-//! Run: `cargo bench -p battlegrid-benches --bench spatial` (about 3 minutes;
-//! append a filter such as `-- query_all/map_10000` to run a part).
+//! Run: `cargo bench -p battlegrid-benches --bench spatial` (about 3 minutes
+//! on an idle machine; append a filter such as `-- query_all/map_10000` to
+//! run a part). Times are wall-clock by default; with
+//! `BATTLEGRID_BENCH_CLOCK=thread-cpu` they are the benchmark thread's CPU
+//! time (see `battlegrid_benches::cpu_clock`), which other processes on a
+//! shared machine do not inflate. Everything measured here runs on one
+//! thread, so on an idle machine the two agree.
 //!
 //! Data sets (uniform random points, ChaCha8 seed [`SEED`]): `map_N` puts N
 //! points on the 4096x4096 map, N = 1k, 10k, 50k; `region_N` puts N/64 points
@@ -34,11 +39,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use battlegrid_benches::cpu_clock::{CLOCK_ENV, ThreadCpuTime, thread_cpu_requested};
 use battlegrid_benches::data::{scatter, walk};
 use battlegrid_benches::{Area, BruteForce, NeighbourIndex, TunedRTree, UniformGrid};
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::spatial::SpatialIndex;
-use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::measurement::Measurement;
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 
 /// Seed of every data set; the walk uses `SEED + 1`.
 const SEED: u64 = 0x00BA_771E;
@@ -148,7 +155,7 @@ fn report_and_check(set: &DataSet) {
     );
 }
 
-fn bench_build<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet) {
+fn bench_build<I: NeighbourIndex, M: Measurement>(c: &mut Criterion<M>, set: &DataSet) {
     let mut group = c.benchmark_group(format!("build/{}", set.name));
     group.throughput(Throughput::Elements(set.points.len() as u64));
     group.bench_function(I::NAME, |b| {
@@ -161,7 +168,7 @@ fn bench_build<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet) {
     group.finish();
 }
 
-fn bench_relocate_all<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet) {
+fn bench_relocate_all<I: NeighbourIndex, M: Measurement>(c: &mut Criterion<M>, set: &DataSet) {
     let mut group = c.benchmark_group(format!("relocate_all/{}", set.name));
     group.throughput(Throughput::Elements(set.points.len() as u64));
     let mut index = I::build(set.area, RADIUS, set.points.clone());
@@ -183,7 +190,11 @@ fn bench_relocate_all<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet) {
     assert_eq!(index.len(), set.points.len(), "{} lost points", I::NAME);
 }
 
-fn bench_query_all<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet, stride: usize) {
+fn bench_query_all<I: NeighbourIndex, M: Measurement>(
+    c: &mut Criterion<M>,
+    set: &DataSet,
+    stride: usize,
+) {
     let mut group = c.benchmark_group(format!("query_all/{}", set.name));
     let queries = set.points.len().div_ceil(stride);
     group.throughput(Throughput::Elements(queries as u64));
@@ -195,28 +206,42 @@ fn bench_query_all<I: NeighbourIndex>(c: &mut Criterion, set: &DataSet, stride: 
     group.finish();
 }
 
-fn spatial(c: &mut Criterion) {
+fn spatial<M: Measurement>(c: &mut Criterion<M>) {
     for set in data_sets() {
         report_and_check(&set);
-        bench_build::<SpatialIndex>(c, &set);
-        bench_build::<UniformGrid>(c, &set);
-        bench_build::<BruteForce>(c, &set);
-        bench_relocate_all::<SpatialIndex>(c, &set);
-        bench_relocate_all::<UniformGrid>(c, &set);
-        bench_relocate_all::<BruteForce>(c, &set);
-        bench_query_all::<SpatialIndex>(c, &set, 1);
-        bench_query_all::<TunedRTree>(c, &set, 1);
-        bench_query_all::<UniformGrid>(c, &set, 1);
-        bench_query_all::<BruteForce>(c, &set, brute_query_stride(&set));
+        bench_build::<SpatialIndex, M>(c, &set);
+        bench_build::<UniformGrid, M>(c, &set);
+        bench_build::<BruteForce, M>(c, &set);
+        bench_relocate_all::<SpatialIndex, M>(c, &set);
+        bench_relocate_all::<UniformGrid, M>(c, &set);
+        bench_relocate_all::<BruteForce, M>(c, &set);
+        bench_query_all::<SpatialIndex, M>(c, &set, 1);
+        bench_query_all::<TunedRTree, M>(c, &set, 1);
+        bench_query_all::<UniformGrid, M>(c, &set, 1);
+        bench_query_all::<BruteForce, M>(c, &set, brute_query_stride(&set));
     }
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+fn config() -> Criterion {
+    Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500));
-    targets = spatial
+        .measurement_time(Duration::from_millis(1500))
 }
-criterion_main!(benches);
+
+// What `criterion_main!` would expand to, with a choice of clock.
+fn main() {
+    if thread_cpu_requested() {
+        println!("clock: this thread's CPU time ({CLOCK_ENV}=thread-cpu)");
+        let mut c = config()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
+        spatial(&mut c);
+        c.final_summary();
+    } else {
+        println!("clock: wall time (set {CLOCK_ENV}=thread-cpu for CPU time)");
+        let mut c = config().configure_from_args();
+        spatial(&mut c);
+        c.final_summary();
+    }
+}

@@ -9,6 +9,7 @@
 //! `battlegrid_sim::testing`, not here.
 
 pub mod brute;
+pub mod cpu_clock;
 pub mod data;
 pub mod grid;
 pub mod neighbours;
