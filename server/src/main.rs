@@ -1,3 +1,69 @@
 //! The `battlegrid` binary: parses the command line and runs the server.
+//!
+//! Prints one machine-readable line per bound listener on stdout,
+//! `listening <name> <addr>`, then `ready`; logs go to stderr (`RUST_LOG`
+//! filters them, default `info`).
 
-fn main() {}
+use clap::{Parser, Subcommand};
+
+use battlegrid_server::Server;
+use battlegrid_server::config::ServeArgs;
+
+/// battlegrid: a server for large shared-world multiplayer games.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Flags of `serve`, which is also what runs without a subcommand.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every listener of the server (the default).
+    Serve(ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let config = args.into_config()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        let addrs = server.addrs();
+        println!("listening http {}", addrs.http);
+        println!("listening admin {}", addrs.admin);
+        println!("ready");
+        server.serve(shutdown_signal()).await
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

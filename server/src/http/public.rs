@@ -1,0 +1,90 @@
+//! The public listener's router: sign-up page, health, server info, the
+//! auth API, and the layers every request passes (body limit, request
+//! timeout, JSON 404/405).
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::auth::{self, ApiError, AuthState};
+use crate::config::HttpLimits;
+
+const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
+
+/// Answer of `GET /v1/server-info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerInfo {
+    /// `battlegrid_protocol::PROTOCOL_VERSION`.
+    pub protocol_version: u16,
+    /// The game listener, once it exists; `null` until then.
+    pub game: Option<GameInfo>,
+}
+
+/// Where and how to reach the game listener.
+#[derive(Debug, Clone, Serialize)]
+pub struct GameInfo {
+    /// UDP address of the QUIC listener, as `host:port`.
+    pub addr: String,
+    /// SHA-256 of the server certificate (DER), lowercase hex, for pinning.
+    pub cert_sha256: String,
+}
+
+/// Router of the public listener.
+pub fn public_router(auth: AuthState, info: ServerInfo, limits: &HttpLimits) -> Router {
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    Router::new()
+        .route("/", get(|| async { Html(SIGNUP_PAGE) }))
+        .route("/healthz", get(healthz))
+        .route(
+            "/v1/server-info",
+            get(move || async move { Json(info.clone()) }),
+        )
+        .merge(auth::router(auth))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(timeout, request_timeout))
+}
+
+/// `GET /healthz`: 200 once the server is serving.
+pub async fn healthz() -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": "ok" })),
+    )
+}
+
+/// JSON 404 for unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+async fn request_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long",
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,168 @@
+//! Starting and stopping the whole server: open the store, fill the token
+//! table, bind every listener, serve until shutdown, flush.
+//!
+//! [`Server::bind`] and [`Server::serve`] are split so callers (tests, the
+//! binary, the game listener of the next issue) learn the bound addresses
+//! before serving, which matters when ports are 0. The QUIC game listener is
+//! not built yet: `game` is configured but not bound, and
+//! `/v1/server-info` reports `game: null`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{Auth, Passwords, RateLimiters, TokenTable};
+use crate::config::Config;
+use crate::http::{ServerInfo, admin_router, public_router, serve};
+use crate::store::{SledStore, Store};
+
+/// Addresses the listeners are bound to (ports resolved when 0 was asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BoundAddrs {
+    /// Public HTTP listener.
+    pub http: SocketAddr,
+    /// Admin HTTP listener.
+    pub admin: SocketAddr,
+    /// QUIC game listener; `None` until it exists.
+    pub game: Option<SocketAddr>,
+}
+
+/// A server with its store open and listeners bound, not yet serving.
+pub struct Server {
+    config: Config,
+    auth: Arc<Auth>,
+    http: TcpListener,
+    admin: TcpListener,
+    addrs: BoundAddrs,
+}
+
+impl Server {
+    /// Opens the store, loads live sessions and binds the listeners.
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("creating data directory {}", config.data.display()))?;
+        let store = SledStore::open(&config.data, config.store.cache_capacity_bytes)
+            .with_context(|| format!("opening the store in {}", config.data.display()))?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let hashers = config.passwords.max_concurrent_hashes.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let auth = Arc::new(Auth {
+            store,
+            tokens: Arc::new(TokenTable::new(
+                config.sessions.idle_ttl_secs.saturating_mul(1000),
+            )),
+            passwords: Passwords::new(hashers).await?,
+            limits: RateLimiters::new(&config.rate_limits),
+            sessions: config.sessions.clone(),
+        });
+        let loaded = auth.load_sessions().await.context("loading sessions")?;
+        tracing::info!(sessions = loaded, "store open");
+
+        let http = TcpListener::bind(config.http)
+            .await
+            .with_context(|| format!("binding the HTTP listener on {}", config.http))?;
+        let admin = TcpListener::bind(config.admin)
+            .await
+            .with_context(|| format!("binding the admin listener on {}", config.admin))?;
+        let addrs = BoundAddrs {
+            http: http.local_addr()?,
+            admin: admin.local_addr()?,
+            game: None,
+        };
+        Ok(Self {
+            config,
+            auth,
+            http,
+            admin,
+            addrs,
+        })
+    }
+
+    /// Where the listeners are bound.
+    pub fn addrs(&self) -> BoundAddrs {
+        self.addrs
+    }
+
+    /// The store, shared with the auth API.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.auth.store)
+    }
+
+    /// The live token table, shared with the auth API.
+    pub fn token_table(&self) -> Arc<TokenTable> {
+        Arc::clone(&self.auth.tokens)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets
+    /// in-flight requests finish and flushes the store.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Self {
+            config,
+            auth,
+            http,
+            admin,
+            addrs,
+        } = self;
+        let info = ServerInfo {
+            protocol_version: battlegrid_protocol::PROTOCOL_VERSION,
+            game: None,
+        };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let public = public_router(Arc::clone(&auth), info, &config.http_limits);
+        let public = tokio::spawn(serve(
+            "http",
+            http,
+            public,
+            config.http_limits.clone(),
+            stop_rx.clone(),
+        ));
+        let admin = tokio::spawn(serve(
+            "admin",
+            admin,
+            admin_router(),
+            config.http_limits.clone(),
+            stop_rx,
+        ));
+        let sweeper = tokio::spawn(Arc::clone(&auth).sweep_forever());
+        tracing::info!(listener = "http", addr = %addrs.http, "listening");
+        tracing::info!(listener = "admin", addr = %addrs.admin, "listening");
+        if let Some(path) = &config.ready_file {
+            write_ready_file(path, &addrs)?;
+        }
+
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = public.await;
+        let _ = admin.await;
+        sweeper.abort();
+        auth.store
+            .flush()
+            .await
+            .context("flushing the store at shutdown")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Writes the bound addresses as JSON, atomically (temp file, then rename),
+/// so a reader never sees a half-written file.
+fn write_ready_file(path: &Path, addrs: &BoundAddrs) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(addrs)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}
+
+/// Binds and serves with `config` until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    Server::bind(config).await?.serve(shutdown).await
+}
