@@ -1,7 +1,9 @@
 //! Index maintenance and neighbour queries alone: the sim's R-tree wrapper
-//! (`battlegrid_sim::spatial::SpatialIndex`, rstar as used), a uniform grid
-//! with cells the size of the query radius, and brute force, side by side on
-//! the same seeded data.
+//! (`battlegrid_sim::spatial::SpatialIndex`, rstar as used: nodes of 6..=16,
+//! queries walk the disc's bounding box), rstar with default parameters and
+//! `locate_within_distance` (`rstar_default`, the textbook usage), a uniform
+//! grid with cells the size of the query radius, and brute force, side by
+//! side on the same seeded data.
 //!
 //! Run: `cargo bench -p battlegrid-benches --bench spatial` (about 3 minutes
 //! on an idle machine; append a filter such as `-- query_all/map_10000` to
@@ -22,11 +24,7 @@
 //!   Iterations alternate between the two position sets, so each one is a
 //!   full tick of moves on the same index.
 //! - `query_all/<set>`: a radius-48 query (the view radius) around every
-//!   point, counting results. Here a fourth index runs too:
-//!   `rstar_envelope_int` is the same tree queried through a bounding square
-//!   and rstar's internal iteration (`battlegrid_benches::TunedRTree`), to
-//!   show how much of the R-tree's query cost is its query path. Its build
-//!   and updates are the sim's, so they are not timed twice.
+//!   point, counting results, on a freshly built index.
 //!
 //! Throughput is in points (queries for `query_all`), so criterion's
 //! `thrpt` line reads as points per second, and time / N is ns per point.
@@ -41,7 +39,7 @@ use std::time::Duration;
 
 use battlegrid_benches::cpu_clock::{CLOCK_ENV, ThreadCpuTime, thread_cpu_requested};
 use battlegrid_benches::data::{scatter, walk};
-use battlegrid_benches::{Area, BruteForce, NeighbourIndex, TunedRTree, UniformGrid};
+use battlegrid_benches::{Area, BruteForce, DefaultRTree, NeighbourIndex, UniformGrid};
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::spatial::SpatialIndex;
 use criterion::measurement::Measurement;
@@ -130,14 +128,14 @@ fn count_all<I: NeighbourIndex>(
 /// Checks the indexes agree on this data set and prints its density.
 fn report_and_check(set: &DataSet) {
     let rstar = SpatialIndex::build(set.area, RADIUS, set.points.clone());
-    let tuned = TunedRTree::build(set.area, RADIUS, set.points.clone());
+    let default = DefaultRTree::build(set.area, RADIUS, set.points.clone());
     let grid = UniformGrid::build(set.area, RADIUS, set.points.clone());
     let brute = BruteForce::build(set.area, RADIUS, set.points.clone());
     let stride = brute_query_stride(set);
     let total = count_all(&rstar, &set.points, 1);
     for (name, count) in [
         ("grid", count_all(&grid, &set.points, 1)),
-        ("rstar_envelope_int", count_all(&tuned, &set.points, 1)),
+        ("rstar_default", count_all(&default, &set.points, 1)),
     ] {
         assert_eq!(count, total, "{name} disagrees with rstar on {}", set.name);
     }
@@ -210,13 +208,15 @@ fn spatial<M: Measurement>(c: &mut Criterion<M>) {
     for set in data_sets() {
         report_and_check(&set);
         bench_build::<SpatialIndex, M>(c, &set);
+        bench_build::<DefaultRTree, M>(c, &set);
         bench_build::<UniformGrid, M>(c, &set);
         bench_build::<BruteForce, M>(c, &set);
         bench_relocate_all::<SpatialIndex, M>(c, &set);
+        bench_relocate_all::<DefaultRTree, M>(c, &set);
         bench_relocate_all::<UniformGrid, M>(c, &set);
         bench_relocate_all::<BruteForce, M>(c, &set);
         bench_query_all::<SpatialIndex, M>(c, &set, 1);
-        bench_query_all::<TunedRTree, M>(c, &set, 1);
+        bench_query_all::<DefaultRTree, M>(c, &set, 1);
         bench_query_all::<UniformGrid, M>(c, &set, 1);
         bench_query_all::<BruteForce, M>(c, &set, brute_query_stride(&set));
     }

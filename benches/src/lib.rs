@@ -1,8 +1,8 @@
 //! Helpers shared by battlegrid's criterion benchmarks.
 //!
 //! The spatial benchmark compares the sim's R-tree wrapper with two baselines
-//! kept here, a [`UniformGrid`] and [`BruteForce`], plus a [`TunedRTree`]
-//! that differs from the sim's only in how it queries. All answer the same
+//! kept here, a [`UniformGrid`] and [`BruteForce`], plus a [`DefaultRTree`]
+//! (rstar used the textbook way, as the sim first did). All answer the same
 //! inclusive radius query over `(PlayerId, Position)` entries, are driven
 //! through one [`NeighbourIndex`] trait, and are fed the same seeded [`data`].
 //! Whole-world scenario builders (for the tick benchmark) live in
@@ -11,12 +11,12 @@
 pub mod brute;
 pub mod cpu_clock;
 pub mod data;
+pub mod default_rtree;
 pub mod grid;
 pub mod neighbours;
-pub mod tuned_rtree;
 
 pub use brute::BruteForce;
 pub use data::Area;
+pub use default_rtree::DefaultRTree;
 pub use grid::UniformGrid;
 pub use neighbours::NeighbourIndex;
-pub use tuned_rtree::TunedRTree;

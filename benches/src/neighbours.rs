@@ -10,7 +10,7 @@
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::spatial::SpatialIndex;
 
-use crate::{Area, BruteForce, TunedRTree, UniformGrid};
+use crate::{Area, BruteForce, DefaultRTree, UniformGrid};
 
 /// An index of `(PlayerId, Position)` entries answering "who is within
 /// `radius` of here" with the product's inclusive predicate
@@ -80,31 +80,31 @@ impl NeighbourIndex for SpatialIndex {
     }
 }
 
-impl NeighbourIndex for TunedRTree {
-    const NAME: &'static str = "rstar_envelope_int";
+impl NeighbourIndex for DefaultRTree {
+    const NAME: &'static str = "rstar_default";
 
     fn build(_area: Area, _radius: f32, points: Vec<(PlayerId, Position)>) -> Self {
-        TunedRTree::bulk_load(points)
+        DefaultRTree::bulk_load(points)
     }
 
     fn insert(&mut self, id: PlayerId, at: Position) {
-        TunedRTree::insert(self, id, at);
+        DefaultRTree::insert(self, id, at);
     }
 
     fn remove(&mut self, id: PlayerId, at: Position) -> bool {
-        TunedRTree::remove(self, id, at)
+        DefaultRTree::remove(self, id, at)
     }
 
     fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
-        TunedRTree::relocate(self, id, from, to);
+        DefaultRTree::relocate(self, id, from, to);
     }
 
     fn for_each_within(&self, center: Position, radius: f32, f: impl FnMut(PlayerId, Position)) {
-        TunedRTree::for_each_within(self, center, radius, f);
+        DefaultRTree::for_each_within(self, center, radius, f);
     }
 
     fn len(&self) -> usize {
-        TunedRTree::len(self)
+        DefaultRTree::len(self)
     }
 }
 
@@ -189,7 +189,7 @@ mod tests {
     /// Every index under comparison, built from the same points.
     struct All {
         rstar: SpatialIndex,
-        tuned: TunedRTree,
+        default: DefaultRTree,
         grid: UniformGrid,
         brute: BruteForce,
     }
@@ -198,7 +198,7 @@ mod tests {
         fn build(area: Area, radius: f32, points: &[(PlayerId, Position)]) -> Self {
             Self {
                 rstar: NeighbourIndex::build(area, radius, points.to_vec()),
-                tuned: NeighbourIndex::build(area, radius, points.to_vec()),
+                default: NeighbourIndex::build(area, radius, points.to_vec()),
                 grid: NeighbourIndex::build(area, radius, points.to_vec()),
                 brute: NeighbourIndex::build(area, radius, points.to_vec()),
             }
@@ -222,7 +222,7 @@ mod tests {
         ) -> usize {
             let expected = neighbours(&self.brute, center, radius);
             let found = [
-                ("tuned", neighbours(&self.tuned, center, radius)),
+                ("rstar_default", neighbours(&self.default, center, radius)),
                 ("grid", neighbours(&self.grid, center, radius)),
             ];
             for (name, got) in found.into_iter().chain(sim) {
@@ -244,7 +244,7 @@ mod tests {
 
         fn insert(&mut self, id: PlayerId, at: Position) {
             NeighbourIndex::insert(&mut self.rstar, id, at);
-            NeighbourIndex::insert(&mut self.tuned, id, at);
+            NeighbourIndex::insert(&mut self.default, id, at);
             NeighbourIndex::insert(&mut self.grid, id, at);
             NeighbourIndex::insert(&mut self.brute, id, at);
         }
@@ -253,7 +253,7 @@ mod tests {
         fn remove(&mut self, id: PlayerId, at: Position) -> [bool; 4] {
             [
                 NeighbourIndex::remove(&mut self.rstar, id, at),
-                NeighbourIndex::remove(&mut self.tuned, id, at),
+                NeighbourIndex::remove(&mut self.default, id, at),
                 NeighbourIndex::remove(&mut self.grid, id, at),
                 NeighbourIndex::remove(&mut self.brute, id, at),
             ]
@@ -261,7 +261,7 @@ mod tests {
 
         fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
             NeighbourIndex::relocate(&mut self.rstar, id, from, to);
-            NeighbourIndex::relocate(&mut self.tuned, id, from, to);
+            NeighbourIndex::relocate(&mut self.default, id, from, to);
             NeighbourIndex::relocate(&mut self.grid, id, from, to);
             NeighbourIndex::relocate(&mut self.brute, id, from, to);
         }
@@ -269,7 +269,7 @@ mod tests {
         fn lens(&self) -> [usize; 4] {
             [
                 NeighbourIndex::len(&self.rstar),
-                NeighbourIndex::len(&self.tuned),
+                NeighbourIndex::len(&self.default),
                 NeighbourIndex::len(&self.grid),
                 NeighbourIndex::len(&self.brute),
             ]
