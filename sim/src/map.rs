@@ -262,11 +262,24 @@ impl MapSpec {
         center: Position,
         radius: f32,
         margin: f32,
+        f: impl FnMut(RegionId),
+    ) {
+        let lo = Position::new(center.x - radius, center.y - radius);
+        let hi = Position::new(center.x + radius, center.y + radius);
+        self.regions_overlapping(lo, hi, margin, f);
+    }
+
+    /// Calls `f` with every region whose bounds, grown by `margin`, intersect
+    /// the box from `lo` to `hi`, in increasing id order.
+    pub fn regions_overlapping(
+        &self,
+        lo: Position,
+        hi: Position,
+        margin: f32,
         mut f: impl FnMut(RegionId),
     ) {
-        let reach = radius + margin;
-        let (c0, r0) = self.cell_of(Position::new(center.x - reach, center.y - reach));
-        let (c1, r1) = self.cell_of(Position::new(center.x + reach, center.y + reach));
+        let (c0, r0) = self.cell_of(Position::new(lo.x - margin, lo.y - margin));
+        let (c1, r1) = self.cell_of(Position::new(hi.x + margin, hi.y + margin));
         for row in r0..=r1 {
             for col in c0..=c1 {
                 f(RegionId(row * self.region_cols + col));

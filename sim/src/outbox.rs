@@ -9,7 +9,7 @@
 
 use battlegrid_protocol::{ErrorCode, PlayerId, Position, RegionId, ServerMessage};
 use bevy_ecs::prelude::Resource;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 /// How a message travels to its recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,4 +173,39 @@ impl Outputs {
 pub fn encode(message: &ServerMessage) -> Bytes {
     battlegrid_protocol::encode_to_bytes(message)
         .expect("server messages built by the simulation stay within the codec limit")
+}
+
+/// Bump allocation for messages with a single recipient: many small
+/// messages are copied into one large buffer and handed out as [`Bytes`]
+/// slices of it.
+///
+/// A tick produces a message per watcher (views, state updates); allocating
+/// each on its own and freeing it on whichever thread sends it dominated the
+/// tick's cost in profiles. Slices keep their chunk alive by reference
+/// count, so a chunk is freed once all its messages are sent. The bytes are
+/// the same as with one allocation per message; only their home differs.
+#[derive(Debug, Default)]
+pub struct Arena {
+    chunk: BytesMut,
+}
+
+impl Arena {
+    /// Size of each chunk; a message larger than this gets a chunk of its own.
+    pub const CHUNK: usize = 64 * 1024;
+
+    /// Copies `bytes` into the arena and returns them as shared [`Bytes`].
+    pub fn copy(&mut self, bytes: &[u8]) -> Bytes {
+        if self.chunk.capacity() - self.chunk.len() < bytes.len() {
+            self.chunk = BytesMut::with_capacity(Self::CHUNK.max(bytes.len()));
+        }
+        self.chunk.extend_from_slice(bytes);
+        self.chunk.split().freeze()
+    }
+
+    /// Encodes `message` (see [`encode`]) into the arena.
+    pub fn encode(&mut self, message: &ServerMessage) -> Bytes {
+        let encoded = battlegrid_protocol::encode(message)
+            .expect("server messages built by the simulation stay within the codec limit");
+        self.copy(&encoded)
+    }
 }

@@ -9,6 +9,7 @@
 //! modelled yet; every region is simulated here.
 
 use battlegrid_protocol::{EntityState, PlayerId, Position, RegionId, encode_entity_state};
+use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
 
 use crate::interest::RegionMovers;
@@ -64,6 +65,12 @@ impl Members {
     /// All members, mutably, by increasing id.
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Member> {
         self.0.iter_mut()
+    }
+
+    /// All members as a mutable slice, for processing them in another
+    /// order than by id. Callers must not change ids.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Member] {
+        &mut self.0
     }
 
     /// Number of members.
@@ -151,6 +158,7 @@ pub fn update_indices(
 ) {
     regions
         .par_iter_mut()
+        .batching_strategy(BatchingStrategy::fixed(1))
         .for_each(|(mut members, mut index, mut movers)| {
             let members = &mut *members;
             let movers = &mut movers.0;

@@ -129,6 +129,24 @@ impl SpatialIndex {
             });
     }
 
+    /// Calls `f` for every indexed point inside the box from `min` to `max`,
+    /// edges included, in no particular order. For callers that apply their
+    /// own (exact) predicate to a superset, like the interest phase.
+    pub fn for_each_in_box(
+        &self,
+        min: Position,
+        max: Position,
+        mut f: impl FnMut(PlayerId, Position),
+    ) {
+        let area = AABB::from_corners([min.x, min.y], [max.x, max.y]);
+        let _ = self
+            .tree
+            .locate_in_envelope_intersecting_int(&area, |e: &Entry| {
+                f(e.id, e.at);
+                ControlFlow::<()>::Continue(())
+            });
+    }
+
     /// Number of indexed points.
     pub fn len(&self) -> usize {
         self.tree.size()
