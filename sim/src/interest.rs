@@ -10,9 +10,13 @@
 //! [`DATAGRAM_BUDGET`]). A player whose view did not change gets nothing.
 //!
 //! Each mover's `EntityState` record is encoded once per tick (in the Index
-//! phase, [`RegionMovers`]) and spliced into every watcher's `StateUpdate`.
+//! phase, [`Roster`]) and spliced into every watcher's `StateUpdate`.
 //! Regions run in parallel; each buffers its messages in its
-//! [`RegionOutbox`], merged in region-id order afterwards.
+//! [`RegionOutbox`], merged in region-id order afterwards. Within a region,
+//! players are processed cell by cell (see [`sync_interest`]), so the order
+//! of their messages is deterministic but not by id.
+
+use std::sync::Arc;
 
 use battlegrid_protocol::{
     DATAGRAM_BUDGET, EncodedEntityState, EntityInfo, EntityState, PlayerId, Position,
@@ -20,11 +24,9 @@ use battlegrid_protocol::{
 };
 use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::map::MapSpec;
 use crate::outbox::{Arena, Delivery, Envelope};
-use crate::player::Directory;
 use crate::region::{Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen};
 use crate::schedule::Tick;
 use crate::settings::SimSettings;
@@ -35,10 +37,28 @@ pub const ENTERED_CHUNK: usize = 512;
 /// Most ids listed in one `EntitiesLeft` (at most 9 bytes each).
 pub const LEFT_CHUNK: usize = 4096;
 
-/// The encoded `EntityState` of every member of a region whose position
-/// changed this tick, filled in the Index phase.
+/// Per-slot data of a region's members that other regions' interest work
+/// reads while the region's own member list is being updated: each member's
+/// encoded `EntityState` if it moved this tick, and its name. Filled in the
+/// Index phase; slots are the tags of the region's spatial index.
 #[derive(Debug, Default, Component)]
-pub struct RegionMovers(pub FxHashMap<PlayerId, EncodedEntityState>);
+pub struct Roster {
+    /// By member slot: the encoded record of members that moved this tick.
+    pub records: Vec<Option<EncodedEntityState>>,
+    /// By member slot: display names.
+    pub names: Vec<Arc<str>>,
+}
+
+/// A player near the cell being processed.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    id: PlayerId,
+    at: Position,
+    /// Which of the nearby regions' rosters describes it.
+    roster: u32,
+    /// Its slot in that roster.
+    slot: u32,
+}
 
 /// Per-thread buffers, reused across members so the hot loop does not
 /// allocate.
@@ -46,15 +66,15 @@ pub struct RegionMovers(pub FxHashMap<PlayerId, EncodedEntityState>);
 struct Scratch {
     /// (cell key, member index) of the region's members.
     order: Vec<(u64, u32)>,
-    /// Players near the current cell: id, position, slot of their region.
-    candidates: Vec<(PlayerId, Position, u32)>,
+    /// Players near the current cell.
+    candidates: Vec<Candidate>,
     /// The candidates' coordinates, apart, for the vectorised distance loop.
     xs: Vec<f32>,
     ys: Vec<f32>,
     /// Squared distances of the candidates to the current member.
     d2: Vec<f32>,
     /// The current member's neighbours, sorted by id.
-    near: Vec<(PlayerId, Position, u32)>,
+    near: Vec<Candidate>,
     next: Vec<Seen>,
     entered: Vec<EntityInfo>,
     left: Vec<PlayerId>,
@@ -77,10 +97,9 @@ pub fn sync_interest(
     tick: Res<'_, Tick>,
     map: Res<'_, MapSpec>,
     settings: Res<'_, SimSettings>,
-    directory: Res<'_, Directory>,
     region_directory: Res<'_, RegionDirectory>,
     indices: Query<'_, '_, &RegionIndex>,
-    movers: Query<'_, '_, &RegionMovers>,
+    rosters_q: Query<'_, '_, &Roster>,
     mut regions: Query<'_, '_, (&Region, &mut Members, &mut RegionOutbox)>,
 ) {
     let tick = tick.0;
@@ -94,9 +113,9 @@ pub fn sync_interest(
         .for_each_init(Scratch::default, |scratch, (_, mut members, mut outbox)| {
             let outbox = &mut outbox.0;
             let members = members.as_mut_slice();
-            // The movers of the regions around the current cell, indexed by
-            // the `u32` stored with each candidate.
-            let mut near_movers: Vec<Option<&RegionMovers>> = Vec::with_capacity(16);
+            // The rosters of the regions around the current cell, indexed
+            // by each candidate's `roster` field.
+            let mut rosters: Vec<Option<&Roster>> = Vec::with_capacity(16);
             scratch.order.clear();
             for (i, m) in members.iter().enumerate() {
                 if let Some(at) = m.indexed_at {
@@ -125,14 +144,14 @@ pub fn sync_interest(
                     &map,
                     &region_directory,
                     &indices,
-                    &movers,
-                    &mut near_movers,
+                    &rosters_q,
+                    &mut rosters,
                 );
                 for o in start..end {
                     let member = &mut members[scratch.order[o].1 as usize];
                     let center = member.indexed_at.unwrap_or_default();
                     select_within(scratch, member.id, center, radius * radius);
-                    diff(scratch, &member.visible, &near_movers, &directory);
+                    diff(scratch, &member.visible, &rosters);
                     std::mem::swap(&mut member.visible, &mut scratch.next);
                     emit(scratch, member.id, tick, outbox);
                 }
@@ -153,8 +172,8 @@ fn gather_candidates<'a>(
     map: &MapSpec,
     region_directory: &RegionDirectory,
     indices: &Query<'_, '_, &RegionIndex>,
-    movers: &'a Query<'_, '_, &RegionMovers>,
-    near_movers: &mut Vec<Option<&'a RegionMovers>>,
+    rosters_q: &'a Query<'_, '_, &Roster>,
+    rosters: &mut Vec<Option<&'a Roster>>,
 ) {
     let (mut lo, mut hi) = (
         Position::new(f32::INFINITY, f32::INFINITY),
@@ -171,23 +190,28 @@ fn gather_candidates<'a>(
     let lo = Position::new(lo.x - reach, lo.y - reach);
     let hi = Position::new(hi.x + reach, hi.y + reach);
     scratch.candidates.clear();
-    near_movers.clear();
+    rosters.clear();
     map.regions_overlapping(lo, hi, margin, |region| {
         let entity = region_directory.entity(region);
         let Ok(index) = indices.get(entity) else {
             return;
         };
-        let slot = near_movers.len() as u32;
-        near_movers.push(movers.get(entity).ok());
-        index
-            .0
-            .for_each_in_box(lo, hi, |id, at| scratch.candidates.push((id, at, slot)));
+        let slot = rosters.len() as u32;
+        rosters.push(rosters_q.get(entity).ok());
+        index.0.for_each_in_box_tagged(lo, hi, |id, at, tag| {
+            scratch.candidates.push(Candidate {
+                id,
+                at,
+                roster: slot,
+                slot: tag,
+            })
+        });
     });
-    scratch.candidates.sort_unstable_by_key(|c| c.0);
+    scratch.candidates.sort_unstable_by_key(|c| c.id);
     scratch.xs.clear();
     scratch.ys.clear();
-    scratch.xs.extend(scratch.candidates.iter().map(|c| c.1.x));
-    scratch.ys.extend(scratch.candidates.iter().map(|c| c.1.y));
+    scratch.xs.extend(scratch.candidates.iter().map(|c| c.at.x));
+    scratch.ys.extend(scratch.candidates.iter().map(|c| c.at.y));
 }
 
 /// Fills `scratch.near` with the candidates within `sqrt(r2)` of `center`,
@@ -206,7 +230,7 @@ fn select_within(scratch: &mut Scratch, me: PlayerId, center: Position, r2: f32)
     );
     scratch.near.clear();
     for (candidate, &d2) in scratch.candidates.iter().zip(&scratch.d2) {
-        if d2 <= r2 && candidate.0 != me {
+        if d2 <= r2 && candidate.id != me {
             scratch.near.push(*candidate);
         }
     }
@@ -214,12 +238,7 @@ fn select_within(scratch: &mut Scratch, me: PlayerId, center: Position, r2: f32)
 
 /// Merges the sorted old view with the sorted new neighbours into
 /// `scratch.next`, collecting entered, left and moved players.
-fn diff(
-    scratch: &mut Scratch,
-    old: &[Seen],
-    near_movers: &[Option<&RegionMovers>],
-    directory: &Directory,
-) {
+fn diff(scratch: &mut Scratch, old: &[Seen], rosters: &[Option<&Roster>]) {
     let Scratch {
         near,
         next,
@@ -232,17 +251,24 @@ fn diff(
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < near.len() {
         let old_id = old.get(i).map(|s| s.id);
-        let new_id = near.get(j).map(|n| n.0);
+        let new_id = near.get(j).map(|n| n.id);
         match (old_id, new_id) {
             (Some(o), Some(n)) if o == n => {
-                let (id, at, slot) = near[j];
-                if old[i].at != at {
-                    let record = near_movers[slot as usize]
-                        .and_then(|m| m.0.get(&id).copied())
-                        .unwrap_or_else(|| encode_entity_state(&EntityState { id, position: at }));
+                let c = near[j];
+                if old[i].at != c.at {
+                    // Every mover's record was encoded in the Index phase;
+                    // encoding here is only a fallback.
+                    let record = rosters[c.roster as usize]
+                        .and_then(|r| r.records.get(c.slot as usize).copied().flatten())
+                        .unwrap_or_else(|| {
+                            encode_entity_state(&EntityState {
+                                id: c.id,
+                                position: c.at,
+                            })
+                        });
                     moved.push(record);
                 }
-                next.push(Seen { id, at });
+                next.push(Seen { id: c.id, at: c.at });
                 i += 1;
                 j += 1;
             }
@@ -251,19 +277,17 @@ fn diff(
                 i += 1;
             }
             _ => {
-                let (id, at, _) = near[j];
-                // Every indexed player is in the directory: leave removes
-                // both in the same system.
-                let name = directory
-                    .get(id)
-                    .map(|l| l.name.to_string())
+                let c = near[j];
+                let name = rosters[c.roster as usize]
+                    .and_then(|r| r.names.get(c.slot as usize))
+                    .map(|n| n.to_string())
                     .unwrap_or_default();
                 entered.push(EntityInfo {
-                    id,
+                    id: c.id,
                     name,
-                    position: at,
+                    position: c.at,
                 });
-                next.push(Seen { id, at });
+                next.push(Seen { id: c.id, at: c.at });
                 j += 1;
             }
         }
@@ -286,9 +310,23 @@ fn emit(scratch: &mut Scratch, to: PlayerId, tick: u64, outbox: &mut Vec<Envelop
             bytes,
         })
     };
-    for ids in left.chunks(LEFT_CHUNK) {
-        let bytes = arena.encode(&ServerMessage::EntitiesLeft { ids: ids.to_vec() });
-        push(Delivery::Reliable, bytes);
+    if left.len() <= LEFT_CHUNK {
+        if !left.is_empty() {
+            // The list is lent to the message and taken back, so the
+            // common case allocates nothing.
+            let message = ServerMessage::EntitiesLeft {
+                ids: std::mem::take(left),
+            };
+            push(Delivery::Reliable, arena.encode(&message));
+            if let ServerMessage::EntitiesLeft { ids } = message {
+                *left = ids;
+            }
+        }
+    } else {
+        for ids in left.chunks(LEFT_CHUNK) {
+            let bytes = arena.encode(&ServerMessage::EntitiesLeft { ids: ids.to_vec() });
+            push(Delivery::Reliable, bytes);
+        }
     }
     left.clear();
     while !entered.is_empty() {

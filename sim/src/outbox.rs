@@ -122,8 +122,8 @@ pub enum AnalyticsEvent {
 pub struct TickOutput {
     /// The tick that ran (the first tick is 1).
     pub tick: u64,
-    /// Messages in a deterministic order: by phase, then by region id, then
-    /// by recipient or input order within a phase.
+    /// Messages in a deterministic order: by phase; within a phase by input
+    /// order, recipient id, or (area of interest) region id then cell.
     pub outbox: Vec<Envelope>,
     /// Positions to persist.
     pub saves: Vec<SavePosition>,

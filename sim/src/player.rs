@@ -180,6 +180,7 @@ pub fn apply_joins(
                 entity,
                 indexed_at: None,
                 visible: Vec::new(),
+                name: name.clone(),
             });
         }
         directory.0.insert(id, Listed { entity, name });

@@ -8,11 +8,13 @@
 //! ([`crate::map::MapSpec::regions_near`]). Which node owns a region is not
 //! modelled yet; every region is simulated here.
 
+use std::sync::Arc;
+
 use battlegrid_protocol::{EntityState, PlayerId, Position, RegionId, encode_entity_state};
 use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
 
-use crate::interest::RegionMovers;
+use crate::interest::Roster;
 use crate::map::{Bounds, MapSpec};
 use crate::outbox::Envelope;
 use crate::player::Pos;
@@ -49,58 +51,67 @@ pub struct Member {
     /// The players it sees, sorted by id (the area of interest). Travels
     /// with the member on handoff.
     pub visible: Vec<Seen>,
+    /// Its display name, for introducing it to players that start seeing it.
+    pub name: Arc<str>,
 }
 
 /// The players of a region, sorted by id so that everything iterating them
 /// does so in a deterministic order.
 #[derive(Debug, Default, Component)]
-pub struct Members(Vec<Member>);
+pub struct Members {
+    list: Vec<Member>,
+    /// Set when a member was added or removed since the Index phase last
+    /// ran: member slots shifted, so the index's tags must be rebuilt.
+    changed: bool,
+}
 
 impl Members {
     /// All members, by increasing id.
     pub fn iter(&self) -> std::slice::Iter<'_, Member> {
-        self.0.iter()
+        self.list.iter()
     }
 
     /// All members, mutably, by increasing id.
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Member> {
-        self.0.iter_mut()
+        self.list.iter_mut()
     }
 
     /// All members as a mutable slice, for processing them in another
     /// order than by id. Callers must not change ids.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [Member] {
-        &mut self.0
+        &mut self.list
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.list.len()
     }
 
     /// Whether the region is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 
     /// Adds `member`, replacing a member with the same id.
     pub fn insert(&mut self, member: Member) {
-        match self.0.binary_search_by_key(&member.id, |m| m.id) {
-            Ok(i) => self.0[i] = member,
-            Err(i) => self.0.insert(i, member),
+        self.changed = true;
+        match self.list.binary_search_by_key(&member.id, |m| m.id) {
+            Ok(i) => self.list[i] = member,
+            Err(i) => self.list.insert(i, member),
         }
     }
 
     /// Removes and returns the member `id`.
     pub fn remove(&mut self, id: PlayerId) -> Option<Member> {
-        let i = self.0.binary_search_by_key(&id, |m| m.id).ok()?;
-        Some(self.0.remove(i))
+        let i = self.list.binary_search_by_key(&id, |m| m.id).ok()?;
+        self.changed = true;
+        Some(self.list.remove(i))
     }
 
     /// The member `id`.
     pub fn get(&self, id: PlayerId) -> Option<&Member> {
-        let i = self.0.binary_search_by_key(&id, |m| m.id).ok()?;
-        Some(&self.0[i])
+        let i = self.list.binary_search_by_key(&id, |m| m.id).ok()?;
+        Some(&self.list[i])
     }
 }
 
@@ -139,7 +150,7 @@ pub fn spawn_regions(world: &mut World, map: &MapSpec) {
                 Members::default(),
                 RegionIndex::default(),
                 RegionOutbox::default(),
-                RegionMovers::default(),
+                Roster::default(),
             ))
             .id();
         directory.0.push(entity);
@@ -147,56 +158,58 @@ pub fn spawn_regions(world: &mut World, map: &MapSpec) {
     world.insert_resource(directory);
 }
 
-/// Index phase: brings every region's R-tree up to date with its members'
-/// positions and encodes the record of every member that moved, regions in
-/// parallel. Removals were done eagerly by leave and handoff; here new
-/// members are inserted and moved ones relocated, or the tree is rebuilt by
-/// bulk load when so many moved that this is cheaper.
+/// Index phase: brings every region's R-tree and [`Roster`] up to date with
+/// its members, regions in parallel.
+///
+/// Removals were done eagerly by leave and handoff. Each point is tagged
+/// with its member's slot, so when membership changed (slots shifted), or so
+/// many members moved that one bulk load beats relocating them one by one
+/// (a relocation is a removal, i.e. a tree descent, plus an insertion), the
+/// tree is rebuilt; otherwise moved members are relocated.
 pub fn update_indices(
-    mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex, &mut RegionMovers)>,
+    mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex, &mut Roster)>,
     positions: Query<'_, '_, &Pos>,
 ) {
     regions
         .par_iter_mut()
         .batching_strategy(BatchingStrategy::fixed(1))
-        .for_each(|(mut members, mut index, mut movers)| {
+        .for_each(|(mut members, mut index, mut roster)| {
             let members = &mut *members;
-            let movers = &mut movers.0;
-            movers.clear();
+            let roster = &mut *roster;
+            let membership_changed = std::mem::take(&mut members.changed);
+            if membership_changed {
+                roster.names = members.iter().map(|m| m.name.clone()).collect();
+            }
+            roster.records.clear();
+            let mut stale = 0;
             for m in members.iter() {
                 let at = position(&positions, m);
-                if Some(at) != m.indexed_at {
-                    movers.insert(
-                        m.id,
-                        encode_entity_state(&EntityState {
-                            id: m.id,
-                            position: at,
-                        }),
-                    );
-                }
+                let moved = Some(at) != m.indexed_at;
+                stale += usize::from(moved);
+                roster.records.push(moved.then(|| {
+                    encode_entity_state(&EntityState {
+                        id: m.id,
+                        position: at,
+                    })
+                }));
             }
-            if movers.is_empty() {
-                return;
-            }
-            // A relocation is a removal (a tree descent) plus an insertion; past
-            // about a quarter of the tree, one bulk load is cheaper.
-            if movers.len() * 4 >= members.len() {
+            if membership_changed || stale * 4 >= members.len().max(1) {
                 let mut points = Vec::with_capacity(members.len());
-                for m in members.iter_mut() {
+                for (slot, m) in members.iter_mut().enumerate() {
                     let at = position(&positions, m);
                     m.indexed_at = Some(at);
-                    points.push((m.id, at));
+                    points.push((m.id, at, slot as u32));
                 }
-                index.0 = SpatialIndex::bulk_load(points);
-            } else {
-                for m in members.iter_mut() {
+                index.0 = SpatialIndex::bulk_load_tagged(points);
+            } else if stale > 0 {
+                for (slot, m) in members.iter_mut().enumerate() {
                     let at = position(&positions, m);
-                    match m.indexed_at {
-                        Some(from) if from == at => continue,
-                        Some(from) => index.0.relocate(m.id, from, at),
-                        None => index.0.insert(m.id, at),
+                    if let Some(from) = m.indexed_at
+                        && from != at
+                    {
+                        index.0.relocate_tagged(m.id, from, at, slot as u32);
+                        m.indexed_at = Some(at);
                     }
-                    m.indexed_at = Some(at);
                 }
             }
         });

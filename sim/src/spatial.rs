@@ -12,12 +12,21 @@ use std::ops::ControlFlow;
 use battlegrid_protocol::{PlayerId, Position};
 use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
 
-/// One indexed point. Two entries are equal when both id and position are,
-/// which is what lets [`RTree::remove`] find the exact entry to delete.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One indexed point, with a caller-defined tag (see
+/// [`SpatialIndex::bulk_load_tagged`]). Two entries are equal when id and
+/// position are, whatever their tags, which is what lets [`RTree::remove`]
+/// find the exact entry to delete.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     id: PlayerId,
     at: Position,
+    tag: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.at == other.at
+    }
 }
 
 impl RTreeObject for Entry {
@@ -72,29 +81,56 @@ impl SpatialIndex {
     pub fn bulk_load(points: Vec<(PlayerId, Position)>) -> Self {
         let entries = points
             .into_iter()
-            .map(|(id, at)| Entry { id, at })
+            .map(|(id, at)| Entry { id, at, tag: 0 })
             .collect();
         Self {
             tree: RTree::bulk_load_with_params(entries),
         }
     }
 
+    /// Like [`SpatialIndex::bulk_load`], with a tag stored next to each
+    /// point and handed back by [`SpatialIndex::for_each_in_box_tagged`].
+    /// The simulation tags a player with its slot in its region's member
+    /// list, so a query result leads to per-player data without a lookup.
+    pub fn bulk_load_tagged(points: Vec<(PlayerId, Position, u32)>) -> Self {
+        let entries = points
+            .into_iter()
+            .map(|(id, at, tag)| Entry { id, at, tag })
+            .collect();
+        Self {
+            tree: RTree::bulk_load_with_params(entries),
+        }
+    }
+
+    /// Moves `id` from `from` to `to`, giving it `tag` (see
+    /// [`SpatialIndex::relocate`]).
+    pub fn relocate_tagged(&mut self, id: PlayerId, from: Position, to: Position, tag: u32) {
+        self.remove(id, from);
+        self.tree.insert(Entry { id, at: to, tag });
+    }
+
     /// Adds `id` at `at`. Adding the same id twice indexes it twice; callers
     /// keep ids unique.
     pub fn insert(&mut self, id: PlayerId, at: Position) {
-        self.tree.insert(Entry { id, at });
+        self.tree.insert(Entry { id, at, tag: 0 });
     }
 
     /// Removes `id`, which must be indexed at exactly `at`. Returns whether an
     /// entry was removed.
     pub fn remove(&mut self, id: PlayerId, at: Position) -> bool {
-        self.tree.remove(&Entry { id, at }).is_some()
+        self.tree.remove(&Entry { id, at, tag: 0 }).is_some()
     }
 
     /// Moves `id` from `from` to `to`. If `id` was not indexed at `from` it is
     /// inserted at `to` all the same, so the index ends up with it at `to`.
     pub fn relocate(&mut self, id: PlayerId, from: Position, to: Position) {
-        if from == to && self.tree.contains(&Entry { id, at: from }) {
+        if from == to
+            && self.tree.contains(&Entry {
+                id,
+                at: from,
+                tag: 0,
+            })
+        {
             return;
         }
         self.remove(id, from);
@@ -138,11 +174,22 @@ impl SpatialIndex {
         max: Position,
         mut f: impl FnMut(PlayerId, Position),
     ) {
+        self.for_each_in_box_tagged(min, max, |id, at, _| f(id, at));
+    }
+
+    /// Like [`SpatialIndex::for_each_in_box`], also passing each point's tag
+    /// (0 for points added without one).
+    pub fn for_each_in_box_tagged(
+        &self,
+        min: Position,
+        max: Position,
+        mut f: impl FnMut(PlayerId, Position, u32),
+    ) {
         let area = AABB::from_corners([min.x, min.y], [max.x, max.y]);
         let _ = self
             .tree
             .locate_in_envelope_intersecting_int(&area, |e: &Entry| {
-                f(e.id, e.at);
+                f(e.id, e.at, e.tag);
                 ControlFlow::<()>::Continue(())
             });
     }
@@ -258,6 +305,32 @@ mod tests {
             query(&index, Position::new(0.0, 0.0), 5.0),
             vec![PlayerId(1)]
         );
+    }
+
+    /// Tags survive bulk loads and relocations and are handed back by box
+    /// queries; untagged points report 0.
+    #[test]
+    fn tags_are_kept() {
+        let mut index = SpatialIndex::bulk_load_tagged(vec![
+            (PlayerId(1), Position::new(1.0, 1.0), 10),
+            (PlayerId(2), Position::new(2.0, 2.0), 20),
+        ]);
+        index.relocate_tagged(
+            PlayerId(2),
+            Position::new(2.0, 2.0),
+            Position::new(3.0, 3.0),
+            21,
+        );
+        index.insert(PlayerId(3), Position::new(4.0, 4.0));
+        let mut seen = Vec::new();
+        index.for_each_in_box_tagged(
+            Position::new(0.0, 0.0),
+            Position::new(4.0, 4.0),
+            |id, at, tag| seen.push((id.0, at.x, tag)),
+        );
+        seen.sort_by_key(|s| s.0);
+        assert_eq!(seen, vec![(1, 1.0, 10), (2, 3.0, 21), (3, 4.0, 0)]);
+        assert!(index.remove(PlayerId(1), Position::new(1.0, 1.0)));
     }
 
     /// Relocating an id that is not at `from` still leaves it at `to`, once.
