@@ -27,7 +27,9 @@ use bevy_ecs::prelude::*;
 
 use crate::map::MapSpec;
 use crate::outbox::{Arena, Delivery, Envelope};
-use crate::region::{Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen};
+use crate::region::{
+    Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen, View,
+};
 use crate::schedule::Tick;
 use crate::settings::SimSettings;
 
@@ -75,7 +77,8 @@ struct Scratch {
     d2: Vec<f32>,
     /// The current member's neighbours, sorted by id.
     near: Vec<Candidate>,
-    next: Vec<Seen>,
+    /// The region's new view array, filled as members are processed.
+    views: Vec<Seen>,
     entered: Vec<EntityInfo>,
     left: Vec<PlayerId>,
     moved: Vec<EncodedEntityState>,
@@ -110,54 +113,71 @@ pub fn sync_interest(
     regions
         .par_iter_mut()
         .batching_strategy(BatchingStrategy::fixed(1))
-        .for_each_init(Scratch::default, |scratch, (_, mut members, mut outbox)| {
-            let outbox = &mut outbox.0;
-            let members = members.as_mut_slice();
-            // The rosters of the regions around the current cell, indexed
-            // by each candidate's `roster` field.
-            let mut rosters: Vec<Option<&Roster>> = Vec::with_capacity(16);
-            scratch.order.clear();
-            for (i, m) in members.iter().enumerate() {
-                if let Some(at) = m.indexed_at {
-                    // Positions are inside the map (x, y >= 0), so the casts
-                    // only truncate.
-                    let key = (((at.y / cell) as u64) << 32) | (at.x / cell) as u64;
-                    scratch.order.push((key, i as u32));
+        .for_each_init(
+            Scratch::default,
+            |scratch, (_, mut region_members, mut outbox)| {
+                let outbox = &mut outbox.0;
+                let (members, views) = region_members.parts_mut();
+                scratch.views.clear();
+                // The rosters of the regions around the current cell, indexed
+                // by each candidate's `roster` field.
+                let mut rosters: Vec<Option<&Roster>> = Vec::with_capacity(16);
+                scratch.order.clear();
+                for (i, m) in members.iter().enumerate() {
+                    if let Some(at) = m.indexed_at {
+                        // Positions are inside the map (x, y >= 0), so the casts
+                        // only truncate.
+                        let key = (((at.y / cell) as u64) << 32) | (at.x / cell) as u64;
+                        scratch.order.push((key, i as u32));
+                    }
                 }
-            }
-            // By cell, then by member index (that is, by id) within a cell.
-            scratch.order.sort_unstable();
-            let mut start = 0;
-            while start < scratch.order.len() {
-                let key = scratch.order[start].0;
-                let end = start
-                    + scratch.order[start..]
-                        .iter()
-                        .take_while(|(k, _)| *k == key)
-                        .count();
-                gather_candidates(
-                    scratch,
-                    members,
-                    start..end,
-                    radius,
-                    margin,
-                    &map,
-                    &region_directory,
-                    &indices,
-                    &rosters_q,
-                    &mut rosters,
-                );
-                for o in start..end {
-                    let member = &mut members[scratch.order[o].1 as usize];
-                    let center = member.indexed_at.unwrap_or_default();
-                    select_within(scratch, member.id, center, radius * radius);
-                    diff(scratch, &member.visible, &rosters);
-                    std::mem::swap(&mut member.visible, &mut scratch.next);
-                    emit(scratch, member.id, tick, outbox);
+                // By cell, then by member index (that is, by id) within a cell.
+                scratch.order.sort_unstable();
+                let mut start = 0;
+                while start < scratch.order.len() {
+                    let key = scratch.order[start].0;
+                    let end = start
+                        + scratch.order[start..]
+                            .iter()
+                            .take_while(|(k, _)| *k == key)
+                            .count();
+                    gather_candidates(
+                        scratch,
+                        members,
+                        start..end,
+                        radius,
+                        margin,
+                        &map,
+                        &region_directory,
+                        &indices,
+                        &rosters_q,
+                        &mut rosters,
+                    );
+                    for o in start..end {
+                        let member = &mut members[scratch.order[o].1 as usize];
+                        let center = member.indexed_at.unwrap_or_default();
+                        select_within(scratch, member.id, center, radius * radius);
+                        let old = match &member.view {
+                            View::Empty => &[][..],
+                            View::Stored { start, len } => {
+                                let start = *start as usize;
+                                views.get(start..start + *len as usize).unwrap_or(&[])
+                            }
+                            View::Carried(seen) => seen,
+                        };
+                        let stored = scratch.views.len();
+                        diff(scratch, old, &rosters);
+                        member.view = View::Stored {
+                            start: stored as u32,
+                            len: (scratch.views.len() - stored) as u32,
+                        };
+                        emit(scratch, member.id, tick, outbox);
+                    }
+                    start = end;
                 }
-                start = end;
-            }
-        });
+                region_members.swap_views(&mut scratch.views);
+            },
+        );
 }
 
 /// Collects, sorted by id, every indexed player in the box that covers the
@@ -237,17 +257,17 @@ fn select_within(scratch: &mut Scratch, me: PlayerId, center: Position, r2: f32)
 }
 
 /// Merges the sorted old view with the sorted new neighbours into
-/// `scratch.next`, collecting entered, left and moved players.
+/// a new run at the end of `scratch.views`, collecting entered, left and
+/// moved players.
 fn diff(scratch: &mut Scratch, old: &[Seen], rosters: &[Option<&Roster>]) {
     let Scratch {
         near,
-        next,
+        views: next,
         entered,
         left,
         moved,
         ..
     } = scratch;
-    next.clear();
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < near.len() {
         let old_id = old.get(i).map(|s| s.id);

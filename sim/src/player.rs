@@ -20,7 +20,7 @@ use crate::input::Staged;
 use crate::map::MapSpec;
 use crate::movement::Motion;
 use crate::outbox::{AnalyticsEvent, Outputs, SavePosition, encode};
-use crate::region::{Member, Members, RegionDirectory, RegionIndex};
+use crate::region::{Member, Members, RegionDirectory, RegionIndex, View};
 use crate::settings::SimSettings;
 
 /// Who an entity is.
@@ -179,7 +179,7 @@ pub fn apply_joins(
                 id,
                 entity,
                 indexed_at: None,
-                visible: Vec::new(),
+                view: View::Empty,
                 name: name.clone(),
             });
         }

@@ -28,7 +28,9 @@ fn mentioned_anywhere(sim: &Simulation, id: PlayerId) -> bool {
         let index = world.get::<RegionIndex>(region).unwrap();
         members.get(id).is_some()
             || index.0.iter().any(|(p, _)| p == id)
-            || members.iter().any(|m| m.visible.iter().any(|s| s.id == id))
+            || members
+                .iter()
+                .any(|m| members.view(m).iter().any(|s| s.id == id))
     })
 }
 
