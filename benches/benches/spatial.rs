@@ -16,7 +16,10 @@
 //! Data sets (uniform random points, ChaCha8 seed [`SEED`]): `map_N` puts N
 //! points on the 4096x4096 map, N = 1k, 10k, 50k; `region_N` puts N/64 points
 //! in one 512x512 region, the same density, because the sim keeps one tree per
-//! region (8x8 regions). For each data set and index:
+//! region (8x8 regions). `towns_10000` is the one skewed set: 10k players on
+//! the map, half of them bunched around 16 towns (spread about 40 units),
+//! the rest uniform, to show what density skew does to each index. For each
+//! data set and index:
 //! - `build/<set>`: an index from all points (bulk load; the grid inserts one
 //!   by one). Copying the input vector is not timed.
 //! - `relocate_all/<set>`: one tick of maintenance, every point relocated by a
@@ -38,7 +41,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use battlegrid_benches::cpu_clock::{CLOCK_ENV, ThreadCpuTime, thread_cpu_requested};
-use battlegrid_benches::data::{scatter, walk};
+use battlegrid_benches::data::{clustered, scatter, walk};
 use battlegrid_benches::{Area, BruteForce, DefaultRTree, NeighbourIndex, UniformGrid};
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::spatial::SpatialIndex;
@@ -57,6 +60,14 @@ const RADIUS: f32 = 48.0;
 const STEP: f32 = 4.0;
 /// Player counts on the whole map.
 const PLAYERS: [usize; 3] = [1_000, 10_000, 50_000];
+/// Players in the clustered data set, on the whole map.
+const TOWN_PLAYERS: usize = 10_000;
+/// Towns the clustered data set gathers players around.
+const TOWNS: usize = 16;
+/// Standard deviation of a town dweller's offset from the town centre, per axis.
+const TOWN_SPREAD: f32 = 40.0;
+/// Share of the clustered data set's players that live in towns.
+const TOWN_SHARE: f32 = 0.5;
 /// Above this many points, brute-force queries run from a sample of points.
 const BRUTE_QUERY_LIMIT: usize = 10_000;
 /// Every how many points a sampled brute-force query runs.
@@ -72,7 +83,10 @@ struct DataSet {
 
 impl DataSet {
     fn new(name: String, area: Area, count: usize) -> Self {
-        let points = scatter(SEED, count, area);
+        Self::of(name, area, scatter(SEED, count, area))
+    }
+
+    fn of(name: String, area: Area, points: Vec<(PlayerId, Position)>) -> Self {
         let moved = walk(SEED + 1, &points, STEP, area);
         Self {
             name,
@@ -100,6 +114,9 @@ fn data_sets() -> Vec<DataSet> {
         let name = format!("region_{players}");
         sets.push(DataSet::new(name, region, players / regions_per_map));
     }
+    let map = Area::square(MAP_SIZE);
+    let towns = clustered(SEED, TOWN_PLAYERS, map, TOWNS, TOWN_SPREAD, TOWN_SHARE);
+    sets.push(DataSet::of(format!("towns_{TOWN_PLAYERS}"), map, towns));
     sets
 }
 

@@ -2,9 +2,10 @@
 //! walking, so every index under comparison sees exactly the same positions.
 //!
 //! Everything here is a pure function of its seed (ChaCha8), so a number in
-//! PERFORMANCE.md can be reproduced from the seed alone. It leaves out any
-//! clustering model (towns, crowds): uniform data is the neutral case, and the
-//! report says where clustering would change the picture.
+//! PERFORMANCE.md can be reproduced from the seed alone. Uniform scatter is
+//! the neutral case; [`clustered`] is one crude crowd model (players bunched
+//! around a few towns), enough to show how density skew moves the numbers,
+//! not a model of real player behaviour.
 
 use battlegrid_protocol::{PlayerId, Position};
 use rand::{Rng, SeedableRng};
@@ -59,6 +60,45 @@ pub fn scatter(seed: u64, count: usize, area: Area) -> Vec<(PlayerId, Position)>
         .collect()
 }
 
+/// `count` players with ids `1..=count`: a `share` (0 to 1) of them gathered
+/// around `towns` random centres, each offset from its town by a bell-shaped
+/// amount with a standard deviation of about `spread` per axis; the rest
+/// scattered uniformly. Everyone is kept inside `area`.
+pub fn clustered(
+    seed: u64,
+    count: usize,
+    area: Area,
+    towns: usize,
+    spread: f32,
+    share: f32,
+) -> Vec<(PlayerId, Position)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let uniform = |rng: &mut ChaCha8Rng| {
+        let x = area.min.x + rng.random_range(0.0..area.width);
+        let y = area.min.y + rng.random_range(0.0..area.height);
+        Position::new(x, y)
+    };
+    let centres: Vec<Position> = (0..towns.max(1)).map(|_| uniform(&mut rng)).collect();
+    // The sum of four uniforms on [-1, 1] is bell-shaped with a standard
+    // deviation of sqrt(4/3); no extra crate needed for a normal sampler.
+    let bell = |rng: &mut ChaCha8Rng| {
+        let sum: f32 = (0..4).map(|_| rng.random_range(-1.0f32..=1.0)).sum();
+        sum * spread / (4.0f32 / 3.0).sqrt()
+    };
+    (0..count)
+        .map(|i| {
+            let at = if rng.random_range(0.0..1.0) < share {
+                let town = centres[rng.random_range(0..centres.len())];
+                let offset = Position::new(town.x + bell(&mut rng), town.y + bell(&mut rng));
+                area.clamp(offset)
+            } else {
+                uniform(&mut rng)
+            };
+            (PlayerId(i as u64 + 1), at)
+        })
+        .collect()
+}
+
 /// One tick of movement: each point takes an independent random step of at
 /// most `max_step` along each axis and is kept inside `area`.
 ///
@@ -105,6 +145,27 @@ mod tests {
         let mut ids: Vec<_> = points.iter().map(|&(id, _)| id).collect();
         ids.dedup();
         assert_eq!(ids.len(), 1000);
+    }
+
+    /// Clustered points stay inside the area, and the clustered share really
+    /// is denser: far more pairs lie close together than in uniform data.
+    #[test]
+    fn clustered_points_are_bunched() {
+        let area = Area::square(4096.0);
+        let close_pairs = |points: &[(PlayerId, Position)]| {
+            let mut close = 0;
+            for (i, &(_, a)) in points.iter().enumerate() {
+                for &(_, b) in &points[i + 1..] {
+                    close += usize::from(a.distance_squared(b) <= 48.0 * 48.0);
+                }
+            }
+            close
+        };
+        let towns = clustered(11, 1000, area, 8, 40.0, 0.5);
+        assert!(towns.iter().all(|&(_, p)| area.contains(p)));
+        assert_eq!(towns, clustered(11, 1000, area, 8, 40.0, 0.5));
+        let uniform = scatter(11, 1000, area);
+        assert!(close_pairs(&towns) > 10 * close_pairs(&uniform).max(1));
     }
 
     /// A walk moves each point by at most `max_step` per axis, keeps its id

@@ -170,7 +170,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::data::{scatter, walk};
+    use crate::data::{clustered, scatter, walk};
 
     /// Sorted `(id, x bits, y bits)` of entries, so that two indexes'
     /// answers can be compared exactly, positions included.
@@ -276,13 +276,18 @@ mod tests {
         }
     }
 
-    /// On uniform random data, every point's neighbours agree before and
-    /// after a tick of random walking, for the benchmark's radius and others.
+    /// On uniform and on clustered random data, every point's neighbours
+    /// agree before and after a tick of random walking, for the benchmark's
+    /// radius and others.
     #[test]
     fn indexes_agree_on_random_walkers() {
         let area = Area::square(1024.0);
         for seed in 0..4 {
-            let points = scatter(seed, 2_000, area);
+            // One data set of four is crowded: dense cells and deep subtrees.
+            let points = match seed {
+                3 => clustered(seed, 2_000, area, 4, 30.0, 0.7),
+                _ => scatter(seed, 2_000, area),
+            };
             let mut all = All::build(area, 48.0, &points);
             let moved = walk(seed + 100, &points, 4.0, area);
             let mut found = 0;
