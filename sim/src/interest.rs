@@ -16,8 +16,6 @@
 //! players are processed cell by cell (see [`sync_interest`]), so the order
 //! of their messages is deterministic but not by id.
 
-use std::sync::Arc;
-
 use battlegrid_protocol::{
     DATAGRAM_BUDGET, EncodedEntityState, EntityInfo, EntityState, PlayerId, Position,
     ServerMessage, encode_entity_state, split_state_update,
@@ -27,6 +25,7 @@ use bevy_ecs::prelude::*;
 
 use crate::map::MapSpec;
 use crate::outbox::{Arena, Delivery, Envelope};
+use crate::player::Player;
 use crate::region::{
     Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen, View,
 };
@@ -41,14 +40,15 @@ pub const LEFT_CHUNK: usize = 4096;
 
 /// Per-slot data of a region's members that other regions' interest work
 /// reads while the region's own member list is being updated: each member's
-/// encoded `EntityState` if it moved this tick, and its name. Filled in the
-/// Index phase; slots are the tags of the region's spatial index.
+/// encoded `EntityState` if it moved this tick, and its entity (for its
+/// name, needed when it enters someone's view). Filled in the Index phase;
+/// slots are the tags of the region's spatial index.
 #[derive(Debug, Default, Component)]
 pub struct Roster {
     /// By member slot: the encoded record of members that moved this tick.
     pub records: Vec<Option<EncodedEntityState>>,
-    /// By member slot: display names.
-    pub names: Vec<Arc<str>>,
+    /// By member slot: the member's entity.
+    pub entities: Vec<Entity>,
 }
 
 /// A player near the cell being processed.
@@ -103,6 +103,7 @@ pub fn sync_interest(
     region_directory: Res<'_, RegionDirectory>,
     indices: Query<'_, '_, &RegionIndex>,
     rosters_q: Query<'_, '_, &Roster>,
+    players: Query<'_, '_, &Player>,
     mut regions: Query<'_, '_, (&Region, &mut Members, &mut RegionOutbox)>,
 ) {
     let tick = tick.0;
@@ -166,7 +167,7 @@ pub fn sync_interest(
                             View::Carried(seen) => seen,
                         };
                         let stored = scratch.views.len();
-                        diff(scratch, old, &rosters);
+                        diff(scratch, old, &rosters, &players);
                         member.view = View::Stored {
                             start: stored as u32,
                             len: (scratch.views.len() - stored) as u32,
@@ -248,18 +249,37 @@ fn select_within(scratch: &mut Scratch, me: PlayerId, center: Position, r2: f32)
             .zip(&scratch.ys)
             .map(|(&x, &y)| (x - center.x) * (x - center.x) + (y - center.y) * (y - center.y)),
     );
-    scratch.near.clear();
+    // Branch-free selection: every candidate is written, only those that
+    // pass advance the cursor (about a third pass, so a branch would
+    // mispredict often).
+    let near = &mut scratch.near;
+    near.clear();
+    near.resize(
+        scratch.candidates.len(),
+        Candidate {
+            id: PlayerId(0),
+            at: Position::default(),
+            roster: 0,
+            slot: 0,
+        },
+    );
+    let mut kept = 0;
     for (candidate, &d2) in scratch.candidates.iter().zip(&scratch.d2) {
-        if d2 <= r2 && candidate.id != me {
-            scratch.near.push(*candidate);
-        }
+        near[kept] = *candidate;
+        kept += usize::from((d2 <= r2) & (candidate.id != me));
     }
+    near.truncate(kept);
 }
 
 /// Merges the sorted old view with the sorted new neighbours into
 /// a new run at the end of `scratch.views`, collecting entered, left and
 /// moved players.
-fn diff(scratch: &mut Scratch, old: &[Seen], rosters: &[Option<&Roster>]) {
+fn diff(
+    scratch: &mut Scratch,
+    old: &[Seen],
+    rosters: &[Option<&Roster>],
+    players: &Query<'_, '_, &Player>,
+) {
     let Scratch {
         near,
         views: next,
@@ -299,8 +319,9 @@ fn diff(scratch: &mut Scratch, old: &[Seen], rosters: &[Option<&Roster>]) {
             _ => {
                 let c = near[j];
                 let name = rosters[c.roster as usize]
-                    .and_then(|r| r.names.get(c.slot as usize))
-                    .map(|n| n.to_string())
+                    .and_then(|r| r.entities.get(c.slot as usize))
+                    .and_then(|&e| players.get(e).ok())
+                    .map(|p| p.name.to_string())
                     .unwrap_or_default();
                 entered.push(EntityInfo {
                     id: c.id,

@@ -180,7 +180,6 @@ pub fn apply_joins(
                 entity,
                 indexed_at: None,
                 view: View::Empty,
-                name: name.clone(),
             });
         }
         directory.0.insert(id, Listed { entity, name });

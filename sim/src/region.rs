@@ -8,8 +8,6 @@
 //! ([`crate::map::MapSpec::regions_near`]). Which node owns a region is not
 //! modelled yet; every region is simulated here.
 
-use std::sync::Arc;
-
 use battlegrid_protocol::{EntityState, PlayerId, Position, RegionId, encode_entity_state};
 use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
@@ -51,8 +49,6 @@ pub struct Member {
     /// Where the players it sees (its area of interest) are kept; read it
     /// with [`Members::view`].
     pub view: View,
-    /// Its display name, for introducing it to players that start seeing it.
-    pub name: Arc<str>,
 }
 
 /// Where a member's view, the players it sees sorted by id, is stored.
@@ -226,11 +222,15 @@ pub fn update_indices(
             let roster = &mut *roster;
             let membership_changed = std::mem::take(&mut members.changed);
             if membership_changed {
-                roster.names = members.iter().map(|m| m.name.clone()).collect();
+                roster.entities.clear();
+                roster.entities.extend(members.iter().map(|m| m.entity));
             }
+            // One (random-access) component read per member; everything
+            // below works from this list.
             roster.records.clear();
+            let mut points = Vec::with_capacity(members.len());
             let mut stale = 0;
-            for m in members.iter() {
+            for (slot, m) in members.iter().enumerate() {
                 let at = position(&positions, m);
                 let moved = Some(at) != m.indexed_at;
                 stale += usize::from(moved);
@@ -240,22 +240,19 @@ pub fn update_indices(
                         position: at,
                     })
                 }));
+                points.push((m.id, at, slot as u32));
             }
             if membership_changed || stale * 4 >= members.len().max(1) {
-                let mut points = Vec::with_capacity(members.len());
-                for (slot, m) in members.iter_mut().enumerate() {
-                    let at = position(&positions, m);
-                    m.indexed_at = Some(at);
-                    points.push((m.id, at, slot as u32));
+                for (m, point) in members.iter_mut().zip(&points) {
+                    m.indexed_at = Some(point.1);
                 }
                 index.0 = SpatialIndex::bulk_load_tagged(points);
             } else if stale > 0 {
-                for (slot, m) in members.iter_mut().enumerate() {
-                    let at = position(&positions, m);
+                for (m, &(id, at, slot)) in members.iter_mut().zip(&points) {
                     if let Some(from) = m.indexed_at
                         && from != at
                     {
-                        index.0.relocate_tagged(m.id, from, at, slot as u32);
+                        index.0.relocate_tagged(id, from, at, slot);
                         m.indexed_at = Some(at);
                     }
                 }
