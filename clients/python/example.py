@@ -54,9 +54,7 @@ async def play(args: argparse.Namespace) -> int:
     if info.game is None:
         print("the server has no game listener", file=sys.stderr)
         return 1
-    client = await GameClient.connect(
-        info.game.host, info.game.port, session.token, cert_sha256=info.game.cert_sha256
-    )
+    client = await GameClient.connect(info.game.host, info.game.port, session.token, cert_sha256=info.game.cert_sha256)
     w = client.welcome
     print(
         f"welcome {session.name}#{w.player_id}: map {w.map.name} {w.map.width}x{w.map.height}, "

@@ -19,7 +19,8 @@ import contextlib
 import hashlib
 import hmac
 import ssl
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aioquic.asyncio.client import connect as quic_connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol

@@ -11,7 +11,8 @@ holds no protocol knowledge beyond the encoding rules of each type.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .wire import EncodeError, Reader, Writer
 

@@ -33,7 +33,7 @@ def make_certificate(directory: Path) -> tuple[Path, Path, str]:
     """A self-signed certificate for localhost: (cert file, key file, sha256 of its DER)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -48,9 +48,7 @@ def make_certificate(directory: Path) -> tuple[Path, Path, str]:
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path, hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
@@ -108,7 +106,9 @@ class FakeServer:
                 )
         elif isinstance(msg, m.Ping):
             send(m.Pong(msg.nonce, 77))
-            quic.send_datagram_frame(codec.encode_server(m.StateUpdate(77, (m.EntityState(6, m.Position(21.0, 10.0)),))))
+            quic.send_datagram_frame(
+                codec.encode_server(m.StateUpdate(77, (m.EntityState(6, m.Position(21.0, 10.0)),)))
+            )
             quic.send_datagram_frame(codec.encode_server(m.StateUpdate(70, (m.EntityState(6, m.Position(0.0, 0.0)),))))
         elif isinstance(msg, m.Shout):
             send(m.ShoutHeard(WELCOME.player_id, "me", WELCOME.position, msg.text))

@@ -36,10 +36,23 @@ class ServerProcess:
                 "`cargo build -p battlegrid-server --bin battlegrid` or set BATTLEGRID_BIN"
             )
         self.log_path = data_dir.parent / "server.log"
-        self._log = open(self.log_path, "wb")
+        # Open for the life of the process, closed in stop().
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(binary), "serve", "--data", str(data_dir), "--maps", str(REPO_ROOT / "assets-maps"),
-             "--game", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+            [
+                str(binary),
+                "serve",
+                "--data",
+                str(data_dir),
+                "--maps",
+                str(REPO_ROOT / "assets-maps"),
+                "--game",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--admin",
+                "127.0.0.1:0",
+            ],
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,

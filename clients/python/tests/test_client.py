@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fake_server import NEIGHBOUR, WELCOME, FakeServer, make_certificate
 
 from battlegrid_client import messages as m
 from battlegrid_client.client import GameClient, Rejected, VerificationError
-from fake_server import NEIGHBOUR, WELCOME, FakeServer, make_certificate
 
 # Safety net only; each step normally takes milliseconds on loopback.
 STEP = 30.0

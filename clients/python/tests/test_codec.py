@@ -14,7 +14,7 @@ import pytest
 
 from battlegrid_client import codec
 from battlegrid_client import messages as m
-from battlegrid_client.schema import BoolType, OptionOf, SInt, StructOf, U16, U32, U64
+from battlegrid_client.schema import U16, U32, U64, BoolType, OptionOf, SInt, StructOf
 from battlegrid_client.wire import DecodeError, EncodeError, Reader, Writer, encode_varint
 
 
@@ -73,7 +73,15 @@ def test_encoder_refuses_out_of_range_values():
 
 def test_zigzag_signed_integers():
     """0->0, -1->1, 1->2, -2->3, then varint; i8 is one raw byte as in bincode."""
-    for value, enc in [(0, "00"), (-1, "01"), (1, "02"), (-2, "03"), (-125, "f9"), (-126, "fb fb 00"), (2**31 - 1, "fc fe ff ff ff")]:
+    for value, enc in [
+        (0, "00"),
+        (-1, "01"),
+        (1, "02"),
+        (-2, "03"),
+        (-125, "f9"),
+        (-126, "fb fb 00"),
+        (2**31 - 1, "fc fe ff ff ff"),
+    ]:
         w = Writer()
         SInt(32).encode(w, value)
         assert w.getvalue() == bytes.fromhex(enc)

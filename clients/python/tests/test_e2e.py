@@ -14,11 +14,11 @@ import asyncio
 import math
 
 import pytest
+from server_process import ServerProcess
 
 from battlegrid_client import http
 from battlegrid_client import messages as m
 from battlegrid_client.client import GameClient, Rejected, VerificationError
-from server_process import ServerProcess
 
 STEP = 30.0
 #: docs/PROTOCOL.md's default view radius, units.
@@ -52,6 +52,7 @@ def distance(a: m.Position, b: m.Position) -> float:
 
 async def drain(client: GameClient, until) -> None:
     """Reads ``client``'s messages (the World applies them) until ``until()`` holds."""
+
     async def loop():
         while not until():
             try:
@@ -109,8 +110,10 @@ def test_two_clients_see_each_other_move_and_hear_a_shout(server):
             await pump_both(
                 a,
                 b,
-                lambda: any(isinstance(h, m.ShoutHeard) and h.speaker == a_id for h in b.world.heard)
-                and any(isinstance(h, m.ShoutHeard) and h.speaker == a_id for h in a.world.heard),
+                lambda: (
+                    any(isinstance(h, m.ShoutHeard) and h.speaker == a_id for h in b.world.heard)
+                    and any(isinstance(h, m.ShoutHeard) and h.speaker == a_id for h in a.world.heard)
+                ),
             )
             heard = next(h for h in b.world.heard if isinstance(h, m.ShoutHeard))
             assert heard.text == "hello from python"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import GOLDEN_DIR, REPO_ROOT
 
 from battlegrid_client import codec
 from battlegrid_client import messages as m
-from conftest import GOLDEN_DIR, REPO_ROOT
 
 P = m.Position
 
@@ -90,7 +90,7 @@ def test_framed_hello_golden():
 def test_protocol_md_hex_blocks_match_golden_files():
     """Each `<!-- golden: X -->` hex block of PROTOCOL.md equals file X."""
     doc = (REPO_ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"<!-- golden: (\S+) -->\s*```text\n(.*?)```", doc, re.S)
+    blocks = re.findall(r"<!-- golden: (\S+) -->\s*```text\n(.*?)```", doc, re.DOTALL)
     assert len(blocks) == len(EXPECTED) + 1
     for name, hex_text in blocks:
         assert bytes.fromhex(hex_text) == golden(name), name
