@@ -20,14 +20,14 @@ use battlegrid_protocol::{
     DATAGRAM_BUDGET, EncodedEntityState, EntityInfo, EntityState, PlayerId, Position,
     ServerMessage, encode_entity_state, split_state_update,
 };
-use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
 
 use crate::map::MapSpec;
 use crate::outbox::{Arena, Delivery, Envelope};
-use crate::player::Player;
+use crate::player::{Directory, Player};
 use crate::region::{
     Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen, View,
+    region_batching,
 };
 use crate::schedule::Tick;
 use crate::settings::SimSettings;
@@ -104,6 +104,7 @@ pub fn sync_interest(
     indices: Query<'_, '_, &RegionIndex>,
     rosters_q: Query<'_, '_, &Roster>,
     players: Query<'_, '_, &Player>,
+    directory: Res<'_, Directory>,
     mut regions: Query<'_, '_, (&Region, &mut Members, &mut RegionOutbox)>,
 ) {
     let tick = tick.0;
@@ -111,9 +112,10 @@ pub fn sync_interest(
     let margin = settings.handoff_margin;
     // Cells narrower than a few units would only multiply queries.
     let cell = radius.max(8.0);
+    let batching = region_batching(directory.len(), region_directory.0.len());
     regions
         .par_iter_mut()
-        .batching_strategy(BatchingStrategy::fixed(1))
+        .batching_strategy(batching)
         .for_each_init(
             Scratch::default,
             |scratch, (_, mut region_members, mut outbox)| {

@@ -15,7 +15,7 @@ use bevy_ecs::prelude::*;
 use crate::interest::Roster;
 use crate::map::{Bounds, MapSpec};
 use crate::outbox::Envelope;
-use crate::player::Pos;
+use crate::player::{Directory, Pos};
 use crate::spatial::SpatialIndex;
 
 /// Identity and geometry of a region entity.
@@ -169,6 +169,20 @@ pub struct RegionIndex(pub SpatialIndex);
 #[derive(Debug, Default, Component)]
 pub struct RegionOutbox(pub Vec<Envelope>);
 
+/// How to split regions into parallel tasks: about `PLAYERS_PER_TASK`
+/// players' worth of regions per task, so a small world runs as one task
+/// (handing work to other threads costs more than it saves there) and a
+/// large one is spread evenly over every core.
+pub(crate) fn region_batching(players: usize, regions: usize) -> BatchingStrategy {
+    const PLAYERS_PER_TASK: usize = 2_000;
+    let per_region = players.div_ceil(regions.max(1)).max(1);
+    BatchingStrategy::fixed(
+        PLAYERS_PER_TASK
+            .div_ceil(per_region)
+            .clamp(1, regions.max(1)),
+    )
+}
+
 /// Region entities by region id.
 #[derive(Debug, Default, Resource)]
 pub struct RegionDirectory(pub Vec<Entity>);
@@ -213,11 +227,12 @@ pub fn spawn_regions(world: &mut World, map: &MapSpec) {
 pub fn update_indices(
     mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex, &mut Roster)>,
     positions: Query<'_, '_, &Pos>,
+    directory: Res<'_, RegionDirectory>,
+    players: Res<'_, Directory>,
 ) {
-    regions
-        .par_iter_mut()
-        .batching_strategy(BatchingStrategy::fixed(1))
-        .for_each(|(mut members, mut index, mut roster)| {
+    let batching = region_batching(players.len(), directory.0.len());
+    regions.par_iter_mut().batching_strategy(batching).for_each(
+        |(mut members, mut index, mut roster)| {
             let members = &mut *members;
             let roster = &mut *roster;
             let membership_changed = std::mem::take(&mut members.changed);
@@ -257,7 +272,8 @@ pub fn update_indices(
                     }
                 }
             }
-        });
+        },
+    );
 }
 
 /// Moves every region's buffered messages into the tick's outbox, in region
