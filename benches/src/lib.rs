@@ -8,6 +8,8 @@
 //! Whole-world scenario builders (for the tick benchmark) live in
 //! `battlegrid_sim::testing`, not here.
 
+#[cfg(test)]
+mod agreement;
 pub mod brute;
 pub mod cpu_clock;
 pub mod data;
