@@ -1,1 +1,7 @@
 //! End-to-end tests live in `tests/tests/`; this library holds their helpers.
+//!
+//! [`server`] spawns the real `battlegrid` binary on loopback ports 0 with a
+//! temporary data dir; [`api`] is a small client of the auth HTTP API.
+
+pub mod api;
+pub mod server;

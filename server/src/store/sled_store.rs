@@ -64,7 +64,8 @@ impl Store for SledStore {
             return Err(StoreError::NameTaken);
         }
         let record = AccountRecord {
-            id: AccountId(self.db.generate_id()?),
+            // +1: ids start at 1 so that 0 never names an account.
+            id: AccountId(self.db.generate_id()? + 1),
             name: account.name,
             password_hash: account.password_hash,
             created_at_ms: account.created_at_ms,
