@@ -38,6 +38,11 @@ pub const ENTERED_CHUNK: usize = 512;
 /// Most ids listed in one `EntitiesLeft` (at most 9 bytes each).
 pub const LEFT_CHUNK: usize = 4096;
 
+/// Players per cell the interest phase aims for when grouping a region's
+/// players for shared box queries (see [`sync_interest`]); measured with
+/// the `tick` benchmark at 10k and 50k players.
+const PLAYERS_PER_CELL: f32 = 16.0;
+
 /// Per-slot data of a region's members that other regions' interest work
 /// reads while the region's own member list is being updated: each member's
 /// encoded `EntityState` if it moved this tick, and its entity (for its
@@ -89,7 +94,8 @@ struct Scratch {
 /// regions in parallel.
 ///
 /// Rather than one index query per player, a region's players are grouped
-/// by cells of `view_radius` and each cell makes one box query (the cell's
+/// by cells (at least `view_radius` wide, wider in sparse regions so a cell
+/// holds several players) and each cell makes one box query (the cell's
 /// players' bounding box grown by the radius) over the nearby regions'
 /// R-trees. The candidates are sorted by id once; each player of the cell
 /// then keeps those passing the exact radius test, which yields its
@@ -111,15 +117,23 @@ pub fn sync_interest(
     let radius = settings.view_radius;
     let margin = settings.handoff_margin;
     // Cells narrower than a few units would only multiply queries.
-    let cell = radius.max(8.0);
+    let min_cell = radius.max(8.0);
     let batching = region_batching(directory.len(), region_directory.0.len());
     regions
         .par_iter_mut()
         .batching_strategy(batching)
         .for_each_init(
             Scratch::default,
-            |scratch, (_, mut region_members, mut outbox)| {
+            |scratch, (region, mut region_members, mut outbox)| {
                 let outbox = &mut outbox.0;
+                // Cells hold about `PLAYERS_PER_CELL` players: in sparse
+                // regions one box query then still serves several players.
+                let (w, h) = (
+                    region.bounds.max.x - region.bounds.min.x,
+                    region.bounds.max.y - region.bounds.min.y,
+                );
+                let per_player = w * h / region_members.len().max(1) as f32;
+                let cell = (per_player * PLAYERS_PER_CELL).sqrt().max(min_cell);
                 let (members, views) = region_members.parts_mut();
                 scratch.views.clear();
                 // The rosters of the regions around the current cell, indexed
