@@ -20,7 +20,11 @@ fn lattice() -> impl Strategy<Value = Position> {
 }
 
 fn players() -> impl Strategy<Value = Vec<(u64, Position)>> {
-    prop::collection::vec(lattice(), 1..60).prop_map(|ps| {
+    players_up_to(60)
+}
+
+fn players_up_to(n: usize) -> impl Strategy<Value = Vec<(u64, Position)>> {
+    prop::collection::vec(lattice(), 1..n).prop_map(|ps| {
         ps.into_iter()
             .enumerate()
             .map(|(i, p)| (i as u64 + 1, p))
@@ -104,17 +108,22 @@ proptest! {
     /// After joins and several ticks of random movement, every client's view
     /// rebuilt from EntitiesEntered / EntitiesLeft / StateUpdate equals the
     /// brute-force set of players within the view radius, with their exact
-    /// positions; StateUpdates never list an unmoved player.
+    /// positions; StateUpdates never list an unmoved player. Region grids,
+    /// radii and crowd sizes vary so that players share interest cells, span
+    /// several cells per region, and see across region borders.
     #[test]
     fn interest_matches_brute_force(
-        players in players(),
+        players in players_up_to(200),
+        grid in prop::sample::select(vec![1u32, 2, 4]),
+        view_radius in prop::sample::select(vec![16.0f32, 48.0]),
         moves in prop::collection::vec(
             prop::collection::vec((any::<prop::sample::Index>(), 0u8..8, prop::sample::select(vec![0.0f32, 20.0, 80.0])), 0..20),
             1..5,
         ),
     ) {
-        let settings = SimSettings::default();
-        let (mut sim, joined) = world(small_map(), settings.clone(), &players);
+        let settings = SimSettings { view_radius, ..SimSettings::default() };
+        let map = battlegrid_sim::MapSpec::open(256, 256, grid, grid).unwrap();
+        let (mut sim, joined) = world(map, settings.clone(), &players);
         let mut views = ClientViews::default();
         views.apply(&joined);
         prop_assert_eq!(without_empty(views.0.clone()), without_empty(expected_views(&sim, settings.view_radius)));
