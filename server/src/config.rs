@@ -354,3 +354,19 @@ mod tests {
         assert!(err.to_string().contains("/nonexistent/battlegrid.toml"));
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// The "complete file with the defaults" in docs/API.md is exactly the
+    /// default configuration, so the document cannot drift from the code.
+    #[test]
+    fn documented_defaults_match() {
+        let doc = include_str!("../../docs/API.md");
+        let start = doc.find("```toml\n").expect("a toml block in docs/API.md") + 8;
+        let len = doc[start..].find("```").expect("end of the toml block");
+        let config = Config::from_toml_str(&doc[start..start + len]).expect("documented TOML");
+        assert_eq!(config, Config::default());
+    }
+}
