@@ -24,9 +24,9 @@ use bevy_ecs::prelude::*;
 
 use crate::map::MapSpec;
 use crate::outbox::{Arena, Delivery, Envelope};
-use crate::player::{Directory, Player};
+use crate::player::Directory;
 use crate::region::{
-    Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen, View,
+    InlineName, Member, Members, Region, RegionDirectory, RegionIndex, RegionOutbox, Seen, View,
     region_batching,
 };
 use crate::schedule::Tick;
@@ -45,15 +45,15 @@ const PLAYERS_PER_CELL: f32 = 16.0;
 
 /// Per-slot data of a region's members that other regions' interest work
 /// reads while the region's own member list is being updated: each member's
-/// encoded `EntityState` if it moved this tick, and its entity (for its
-/// name, needed when it enters someone's view). Filled in the Index phase;
-/// slots are the tags of the region's spatial index.
+/// encoded `EntityState` if it moved this tick, and its name (needed when
+/// it enters someone's view). Filled in the Index phase; slots are the tags
+/// of the region's spatial index.
 #[derive(Debug, Default, Component)]
 pub struct Roster {
     /// By member slot: the encoded record of members that moved this tick.
     pub records: Vec<Option<EncodedEntityState>>,
-    /// By member slot: the member's entity.
-    pub entities: Vec<Entity>,
+    /// By member slot: the member's name.
+    pub names: Vec<InlineName>,
 }
 
 /// A player near the cell being processed.
@@ -109,7 +109,6 @@ pub fn sync_interest(
     region_directory: Res<'_, RegionDirectory>,
     indices: Query<'_, '_, &RegionIndex>,
     rosters_q: Query<'_, '_, &Roster>,
-    players: Query<'_, '_, &Player>,
     directory: Res<'_, Directory>,
     mut regions: Query<'_, '_, (&Region, &mut Members, &mut RegionOutbox)>,
 ) {
@@ -183,7 +182,7 @@ pub fn sync_interest(
                             View::Carried(seen) => seen,
                         };
                         let stored = scratch.views.len();
-                        diff(scratch, old, &rosters, &players);
+                        diff(scratch, old, &rosters);
                         member.view = View::Stored {
                             start: stored as u32,
                             len: (scratch.views.len() - stored) as u32,
@@ -290,12 +289,7 @@ fn select_within(scratch: &mut Scratch, me: PlayerId, center: Position, r2: f32)
 /// Merges the sorted old view with the sorted new neighbours into
 /// a new run at the end of `scratch.views`, collecting entered, left and
 /// moved players.
-fn diff(
-    scratch: &mut Scratch,
-    old: &[Seen],
-    rosters: &[Option<&Roster>],
-    players: &Query<'_, '_, &Player>,
-) {
+fn diff(scratch: &mut Scratch, old: &[Seen], rosters: &[Option<&Roster>]) {
     let Scratch {
         near,
         views: next,
@@ -335,9 +329,8 @@ fn diff(
             _ => {
                 let c = near[j];
                 let name = rosters[c.roster as usize]
-                    .and_then(|r| r.entities.get(c.slot as usize))
-                    .and_then(|&e| players.get(e).ok())
-                    .map(|p| p.name.to_string())
+                    .and_then(|r| r.names.get(c.slot as usize))
+                    .map(|n| n.as_str().to_owned())
                     .unwrap_or_default();
                 entered.push(EntityInfo {
                     id: c.id,

@@ -20,7 +20,7 @@ use crate::input::Staged;
 use crate::map::MapSpec;
 use crate::movement::Motion;
 use crate::outbox::{AnalyticsEvent, Outputs, SavePosition, encode};
-use crate::region::{Member, Members, RegionDirectory, RegionIndex, View};
+use crate::region::{InlineName, Member, Members, RegionDirectory, RegionIndex, View};
 use crate::settings::SimSettings;
 
 /// Who an entity is.
@@ -180,6 +180,7 @@ pub fn apply_joins(
                 entity,
                 indexed_at: None,
                 view: View::Empty,
+                name: InlineName::new(&name),
             });
         }
         directory.0.insert(id, Listed { entity, name });

@@ -8,6 +8,7 @@
 //! ([`crate::map::MapSpec::regions_near`]). Which node owns a region is not
 //! modelled yet; every region is simulated here.
 
+use battlegrid_protocol::messages::MAX_NAME_LEN;
 use battlegrid_protocol::{EntityState, PlayerId, Position, RegionId, encode_entity_state};
 use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
@@ -36,6 +37,44 @@ pub struct Seen {
     pub at: Position,
 }
 
+/// A display name stored inline (names are at most [`MAX_NAME_LEN`] bytes),
+/// so that copying a region's names is one contiguous copy and reading one
+/// touches no other allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct InlineName {
+    len: u8,
+    bytes: [u8; MAX_NAME_LEN],
+}
+
+impl InlineName {
+    /// `name`, cut to at most [`MAX_NAME_LEN`] bytes at a character boundary
+    /// (joins with longer names are refused before they get here).
+    pub fn new(name: &str) -> Self {
+        let mut end = name.len().min(MAX_NAME_LEN);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; MAX_NAME_LEN];
+        bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
+        Self {
+            len: end as u8,
+            bytes,
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        // Always a prefix of a `&str` cut at a character boundary.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for InlineName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// A player as its region keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
@@ -49,6 +88,8 @@ pub struct Member {
     /// Where the players it sees (its area of interest) are kept; read it
     /// with [`Members::view`].
     pub view: View,
+    /// Its display name, for introducing it to players that start seeing it.
+    pub name: InlineName,
 }
 
 /// Where a member's view, the players it sees sorted by id, is stored.
@@ -237,8 +278,8 @@ pub fn update_indices(
             let roster = &mut *roster;
             let membership_changed = std::mem::take(&mut members.changed);
             if membership_changed {
-                roster.entities.clear();
-                roster.entities.extend(members.iter().map(|m| m.entity));
+                roster.names.clear();
+                roster.names.extend(members.iter().map(|m| m.name));
             }
             // One (random-access) component read per member; everything
             // below works from this list.
@@ -318,4 +359,54 @@ pub(crate) fn plugin(schedule: &mut Schedule) {
             .in_set(TickPhase::Interest)
             .after(crate::interest::sync_interest),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inline names keep names up to the limit and cut longer ones at a
+    /// character boundary, never producing invalid UTF-8.
+    #[test]
+    fn inline_names() {
+        assert_eq!(InlineName::new("alice").as_str(), "alice");
+        assert_eq!(InlineName::new("").as_str(), "");
+        let long = "é".repeat(MAX_NAME_LEN);
+        let cut = InlineName::new(&long);
+        assert_eq!(cut.as_str(), "é".repeat(MAX_NAME_LEN / 2));
+        assert_eq!(
+            InlineName::new(&"a".repeat(MAX_NAME_LEN)).as_str().len(),
+            MAX_NAME_LEN
+        );
+    }
+
+    /// A removed member takes its view along, and slots shift.
+    #[test]
+    fn removal_carries_the_view() {
+        let mut members = Members::default();
+        for id in [3, 1, 2] {
+            members.insert(Member {
+                id: PlayerId(id),
+                entity: Entity::PLACEHOLDER,
+                indexed_at: None,
+                view: View::Empty,
+                name: InlineName::new("x"),
+            });
+        }
+        assert_eq!(
+            members.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        let seen = Seen {
+            id: PlayerId(9),
+            at: Position::new(1.0, 2.0),
+        };
+        let mut views = vec![seen];
+        members.swap_views(&mut views);
+        members.list[1].view = View::Stored { start: 0, len: 1 };
+        let removed = members.remove(PlayerId(2)).unwrap();
+        assert_eq!(removed.view, View::Carried(vec![seen]));
+        assert!(members.changed);
+        assert_eq!(members.len(), 2);
+    }
 }
