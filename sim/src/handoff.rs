@@ -13,7 +13,7 @@ use bevy_ecs::prelude::*;
 use crate::map::MapSpec;
 use crate::outbox::{AnalyticsEvent, Outputs, encode};
 use crate::player::{InRegion, Player, Pos};
-use crate::region::{Members, RegionDirectory, RegionIndex};
+use crate::region::{Members, RegionDirectory};
 use crate::settings::SimSettings;
 
 /// Handoff phase: moves players that left their region (by more than the
@@ -25,7 +25,7 @@ pub fn hand_off(
     directory: Res<'_, RegionDirectory>,
     mut out: ResMut<'_, Outputs>,
     mut players: Query<'_, '_, (&Player, &Pos, &mut InRegion)>,
-    mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex)>,
+    mut regions: Query<'_, '_, &mut Members>,
     mut changes: Local<'_, Vec<(PlayerId, RegionId, RegionId)>>,
 ) {
     let margin = settings.handoff_margin;
@@ -42,24 +42,43 @@ pub fn hand_off(
             region.0 = to;
         }
     }
+    if changes.is_empty() {
+        return;
+    }
+    // Each region's member list is rewritten once for all its departures
+    // and once for all its arrivals: shifting a sorted list per handoff cost
+    // more than the rest of this phase with tens of thousands of players.
+    // The trees are not touched here: the Index phase rebuilds the tree of
+    // every region whose membership changed.
+    changes.sort_unstable_by_key(|&(id, from, _)| (from, id));
+    let mut moving = Vec::with_capacity(changes.len());
+    for group in changes.chunk_by(|a, b| a.1 == b.1) {
+        let from = group[0].1;
+        let ids: Vec<PlayerId> = group.iter().map(|c| c.0).collect();
+        if let Ok(mut members) = regions.get_mut(directory.entity(from)) {
+            let removed = members.remove_many(&ids);
+            // Removed members come back in id order, like `group`.
+            for (member, &(_, _, to)) in removed.into_iter().zip(group) {
+                moving.push((to, member));
+            }
+        }
+    }
+    moving.sort_unstable_by_key(|(to, member)| (*to, member.id));
+    let mut moving = moving.into_iter().peekable();
+    while let Some((to, first)) = moving.next() {
+        let mut arrivals = vec![first];
+        while let Some((_, member)) = moving.next_if(|(next_to, _)| *next_to == to) {
+            arrivals.push(member);
+        }
+        for member in &mut arrivals {
+            member.indexed_at = None;
+        }
+        if let Ok(mut members) = regions.get_mut(directory.entity(to)) {
+            members.insert_many(arrivals);
+        }
+    }
     changes.sort_unstable_by_key(|c| c.0);
     for (id, from, to) in changes.drain(..) {
-        let member = match regions.get_mut(directory.entity(from)) {
-            Ok((mut members, mut index)) => {
-                let member = members.remove(id);
-                if let Some(at) = member.as_ref().and_then(|m| m.indexed_at) {
-                    index.0.remove(id, at);
-                }
-                member
-            }
-            Err(_) => None,
-        };
-        if let (Some(mut member), Ok((mut members, _))) =
-            (member, regions.get_mut(directory.entity(to)))
-        {
-            member.indexed_at = None;
-            members.insert(member);
-        }
         out.reliable(id, encode(&ServerMessage::RegionChanged { region: to }));
         out.analytics
             .push(AnalyticsEvent::RegionChanged { id, from, to });

@@ -193,6 +193,55 @@ impl Members {
         Some(member)
     }
 
+    /// Removes the members whose ids are in `ids` (sorted, ascending) in one
+    /// pass and returns them in id order; ids that are not members are
+    /// skipped. Cheaper than [`Members::remove`] per id when several leave
+    /// at once: the list is rewritten once instead of shifted per removal.
+    pub fn remove_many(&mut self, ids: &[PlayerId]) -> Vec<Member> {
+        let mut removed = Vec::with_capacity(ids.len());
+        if ids.is_empty() {
+            return removed;
+        }
+        self.changed = true;
+        let old = std::mem::take(&mut self.list);
+        self.list.reserve(old.len().saturating_sub(ids.len()));
+        let mut k = 0;
+        for mut member in old {
+            while k < ids.len() && ids[k] < member.id {
+                k += 1;
+            }
+            if k < ids.len() && ids[k] == member.id {
+                if let View::Stored { .. } = member.view {
+                    member.view = View::Carried(self.view(&member).to_vec());
+                }
+                removed.push(member);
+            } else {
+                self.list.push(member);
+            }
+        }
+        removed
+    }
+
+    /// Adds `arrivals` (sorted by id, ascending) in one merge pass; an
+    /// arrival replaces a member with the same id.
+    pub fn insert_many(&mut self, arrivals: Vec<Member>) {
+        if arrivals.is_empty() {
+            return;
+        }
+        self.changed = true;
+        let old = std::mem::take(&mut self.list);
+        self.list.reserve(old.len() + arrivals.len());
+        let mut old = old.into_iter().peekable();
+        for arrival in arrivals {
+            while let Some(m) = old.next_if(|m| m.id < arrival.id) {
+                self.list.push(m);
+            }
+            old.next_if(|m| m.id == arrival.id);
+            self.list.push(arrival);
+        }
+        self.list.extend(old);
+    }
+
     /// The member `id`.
     pub fn get(&self, id: PlayerId) -> Option<&Member> {
         let i = self.list.binary_search_by_key(&id, |m| m.id).ok()?;
@@ -378,6 +427,29 @@ mod tests {
             InlineName::new(&"a".repeat(MAX_NAME_LEN)).as_str().len(),
             MAX_NAME_LEN
         );
+    }
+
+    /// Batch removal and insertion keep the list sorted and agree with the
+    /// one-at-a-time versions.
+    #[test]
+    fn batch_removal_and_insertion() {
+        let member = |id| Member {
+            id: PlayerId(id),
+            entity: Entity::PLACEHOLDER,
+            indexed_at: None,
+            view: View::Empty,
+            name: InlineName::new("x"),
+        };
+        let mut members = Members::default();
+        members.insert_many((0..10).map(|i| member(i * 2)).collect());
+        let removed = members.remove_many(&[PlayerId(1), PlayerId(4), PlayerId(8), PlayerId(30)]);
+        assert_eq!(
+            removed.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+            vec![4, 8]
+        );
+        members.insert_many(vec![member(3), member(6), member(99)]);
+        let ids: Vec<_> = members.iter().map(|m| m.id.0).collect();
+        assert_eq!(ids, vec![0, 2, 3, 6, 10, 12, 14, 16, 18, 99]);
     }
 
     /// A removed member takes its view along, and slots shift.
