@@ -173,14 +173,7 @@ pub fn sync_interest(
                         let member = &mut members[scratch.order[o].1 as usize];
                         let center = member.indexed_at.unwrap_or_default();
                         select_within(scratch, member.id, center, radius * radius);
-                        let old = match &member.view {
-                            View::Empty => &[][..],
-                            View::Stored { start, len } => {
-                                let start = *start as usize;
-                                views.get(start..start + *len as usize).unwrap_or(&[])
-                            }
-                            View::Carried(seen) => seen,
-                        };
+                        let old = member.view.resolve(views);
                         let stored = scratch.views.len();
                         diff(scratch, old, &rosters);
                         member.view = View::Stored {

@@ -115,6 +115,20 @@ pub enum View {
     Carried(Vec<Seen>),
 }
 
+impl View {
+    /// The view's entries, given its region's view array.
+    pub fn resolve<'a>(&'a self, views: &'a [Seen]) -> &'a [Seen] {
+        match self {
+            View::Empty => &[],
+            View::Stored { start, len } => {
+                let start = *start as usize;
+                views.get(start..start + *len as usize).unwrap_or(&[])
+            }
+            View::Carried(seen) => seen,
+        }
+    }
+}
+
 /// The players of a region, sorted by id so that everything iterating them
 /// does so in a deterministic order.
 #[derive(Debug, Default, Component)]
@@ -153,14 +167,7 @@ impl Members {
 
     /// The players `member` (one of these members) sees, sorted by id.
     pub fn view<'a>(&'a self, member: &'a Member) -> &'a [Seen] {
-        match &member.view {
-            View::Empty => &[],
-            View::Stored { start, len } => {
-                let start = *start as usize;
-                self.views.get(start..start + *len as usize).unwrap_or(&[])
-            }
-            View::Carried(seen) => seen,
-        }
+        member.view.resolve(&self.views)
     }
 
     /// Number of members.
