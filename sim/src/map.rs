@@ -72,7 +72,13 @@ pub enum MapError {
     /// The map has no spawn point.
     #[error("the map has no spawn point")]
     NoSpawnPoint,
+    /// The name is longer than [`MAX_MAP_NAME_LEN`] bytes.
+    #[error("map name of {0} bytes exceeds {MAX_MAP_NAME_LEN}")]
+    NameTooLong(usize),
 }
+
+/// Longest map name, in bytes: it travels in every `Welcome`.
+pub const MAX_MAP_NAME_LEN: usize = 255;
 
 /// A validated map.
 #[derive(Debug, Clone, PartialEq, Resource)]
@@ -100,6 +106,10 @@ impl MapSpec {
         blocked_tiles: &[(u32, u32)],
         spawn_points: Vec<Position>,
     ) -> Result<Self, MapError> {
+        let name = name.into();
+        if name.len() > MAX_MAP_NAME_LEN {
+            return Err(MapError::NameTooLong(name.len()));
+        }
         if width == 0 || height == 0 || tile_size == 0 || region_cols == 0 || region_rows == 0 {
             return Err(MapError::ZeroSize);
         }
@@ -127,7 +137,7 @@ impl MapSpec {
             blocked[bit / 64] |= 1 << (bit % 64);
         }
         let map = Self {
-            name: name.into(),
+            name,
             width,
             height,
             tile_size,
@@ -391,6 +401,17 @@ mod tests {
         assert_eq!(
             MapSpec::new("m", (64, 64), 16, (1, 1), &[], vec![]),
             Err(MapError::NoSpawnPoint)
+        );
+        assert_eq!(
+            MapSpec::new(
+                "n".repeat(256),
+                (64, 64),
+                16,
+                (1, 1),
+                &[],
+                vec![Position::new(1.0, 1.0)]
+            ),
+            Err(MapError::NameTooLong(256))
         );
     }
 
