@@ -13,6 +13,13 @@
 //! shared machine do not inflate. Everything measured here runs on one
 //! thread, so on an idle machine the two agree.
 //!
+//! The R-tree's numbers depend on how rustc splits rstar's generic code into
+//! codegen units: with the default 16 units and no LTO, the sim's `relocate`
+//! measured 7.6 ms in one build and 24.5 ms in another (10k points, same
+//! `spatial.rs`, unrelated sim changes). For comparable numbers build with
+//! `CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 CARGO_PROFILE_BENCH_LTO=thin`; the
+//! grid and brute force barely move either way.
+//!
 //! Data sets (uniform random points, ChaCha8 seed [`SEED`]): `map_N` puts N
 //! points on the 4096x4096 map, N = 1k, 10k, 50k; `region_N` puts N/64 points
 //! in one 512x512 region, the same density, because the sim keeps one tree per
