@@ -66,6 +66,9 @@ pub struct TestServer {
     child: Option<Child>,
     dir: TempDir,
     config: Config,
+    /// Command-line flags and environment variables added to every launch.
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
     /// Public HTTP listener.
     pub http: SocketAddr,
     /// Admin HTTP listener.
@@ -78,15 +81,33 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(dir.path());
         adjust(&mut config);
-        Self::spawn(dir, config)
+        Self::spawn(dir, config, &[], &[])
     }
 
-    fn spawn(dir: TempDir, config: Config) -> Self {
+    /// Starts a server with the test configuration changed by `adjust`,
+    /// plus command-line flags and `BATTLEGRID_*`-style environment variables.
+    pub fn start_with_cli(
+        adjust: impl FnOnce(&mut Config),
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        Self::spawn(dir, config, args, env)
+    }
+
+    fn spawn(dir: TempDir, config: Config, args: &[&str], env: &[(&str, &str)]) -> Self {
         let unbound: SocketAddr = ([0, 0, 0, 0], 0).into();
         let mut server = Self {
             child: None,
             dir,
             config,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             http: unbound,
             admin: unbound,
         };
@@ -118,7 +139,9 @@ impl TestServer {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
+            .args(&self.extra_args)
             .env("RUST_LOG", "info")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

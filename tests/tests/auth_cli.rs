@@ -1,0 +1,62 @@
+//! End-to-end tests of the command line: configuration precedence (flag >
+//! environment > file) and the machine-readable lines on stdout.
+
+use battlegrid_tests::api::Api;
+use battlegrid_tests::server::TestServer;
+
+/// An address no interface of this machine has (TEST-NET-1): binding it
+/// fails, so a server that starts proves the value was overridden. Nothing
+/// is ever sent to it.
+const UNBINDABLE: &str = "192.0.2.1:0";
+
+/// The environment overrides the file, and a flag overrides the environment.
+#[tokio::test]
+async fn flags_beat_environment_beat_file() {
+    let server = TestServer::start_with_cli(
+        |c| c.admin = UNBINDABLE.parse().unwrap(),
+        &["--http", "127.0.0.1:0"],
+        &[
+            ("BATTLEGRID_ADMIN", "127.0.0.1:0"),
+            ("BATTLEGRID_HTTP", UNBINDABLE),
+        ],
+    );
+    assert!(server.http.ip().is_loopback() && server.admin.ip().is_loopback());
+    assert_eq!(Api::new(server.http).get("/healthz").await.status, 200);
+    assert_eq!(Api::new(server.admin).get("/healthz").await.status, 200);
+}
+
+/// Without an override the file's unbindable address stops the start with
+/// an error naming the listener (so the test above is meaningful).
+#[test]
+fn file_address_is_used_without_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = battlegrid_tests::server::test_config(dir.path());
+    config.admin = UNBINDABLE.parse().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    let output = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
+        .arg("--config")
+        .arg(&path)
+        .env_remove("BATTLEGRID_ADMIN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("admin listener"), "{stderr}");
+}
+
+/// stdout carries `listening <name> <addr>` per listener, then `ready`.
+#[tokio::test]
+async fn stdout_lists_bound_listeners() {
+    let server = TestServer::start(|_| {});
+    let log = server.log();
+    assert!(
+        log.contains(&format!("listening http {}\n", server.http)),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("listening admin {}\n", server.admin)),
+        "{log}"
+    );
+    assert!(log.contains("\nready\n"), "{log}");
+}
