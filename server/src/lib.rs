@@ -7,6 +7,7 @@
 //! plug in through [`Server::store`] and [`Server::token_table`].
 
 pub mod auth;
+pub mod bots;
 pub mod config;
 pub mod http;
 mod server;

@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Start every listener of the server (the default).
     Serve(ServeArgs),
+    /// Load generator: N bots sign up, connect, walk and shout; prints figures.
+    Bots(battlegrid_server::bots::BotsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Bots(args)) => return battlegrid_server::bots::main(args),
         None => cli.serve,
     };
     let config = args.into_config()?;

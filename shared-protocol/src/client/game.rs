@@ -162,6 +162,12 @@ impl ClientEndpoint {
         })
     }
 
+    /// Waits until every connection of this endpoint has finished closing,
+    /// so that close frames are sent before a process exits.
+    pub async fn wait_idle(&self) {
+        self.endpoint.wait_idle().await;
+    }
+
     /// [`ClientEndpoint::open`] then [`GameClient::hello`].
     pub async fn connect(
         &self,
