@@ -92,3 +92,29 @@ async fn dribbled_body_times_out() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"request_timeout\""), "{answer}");
 }
+
+/// A keep-alive connection left idle after a request is closed too.
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed() {
+    let server = slow_server();
+    let mut stream = TcpStream::connect(server.http).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    // Read the whole answer (it ends with the JSON body), then wait for EOF.
+    while !answer.ends_with(b"}") {
+        let n = stream.read(&mut buf).await.expect("read answer");
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    // Safety net only: the configured header timeout is 1 s.
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "idle connection kept open: {read:?}"
+    );
+}
