@@ -9,7 +9,7 @@
 //! server's, so a teleport attempt is corrected, never honoured. Blocked
 //! tiles and the map edge stop movement per axis (sliding along walls).
 
-use battlegrid_protocol::{ErrorCode, MoveIntent, PlayerId, Position, ServerMessage};
+use battlegrid_protocol::{MoveIntent, PlayerId, Position, ServerMessage};
 use bevy_ecs::prelude::*;
 
 use crate::input::Staged;
@@ -49,11 +49,13 @@ pub fn apply_intents(
         let Ok((pos, mut motion)) = players.get_mut(listed.entity) else {
             continue;
         };
-        if !is_finite(&intent) {
+        // The protocol's own check, so the sim and the gateway agree on what
+        // is invalid and on its code (INVALID_VALUE keeps the connection open).
+        if let Err(invalid) = intent.validate() {
             out.refuse(
                 id,
-                ErrorCode::MALFORMED_MESSAGE,
-                "movement intent has a non-finite number",
+                invalid.code(),
+                &format!("movement intent refused: {invalid}"),
             );
             continue;
         }
@@ -122,18 +124,6 @@ pub fn move_players(
     }
 }
 
-fn is_finite(intent: &MoveIntent) -> bool {
-    [
-        intent.direction.x,
-        intent.direction.y,
-        intent.speed,
-        intent.predicted.x,
-        intent.predicted.y,
-    ]
-    .iter()
-    .all(|v| v.is_finite())
-}
-
 /// Per-tick displacement of a (finite) intent and whether its speed was
 /// capped.
 fn step_of(intent: &MoveIntent, settings: &SimSettings) -> (f32, f32, bool) {
@@ -186,16 +176,5 @@ mod tests {
         assert_eq!(step_of(&intent(1.0, 0.0, -5.0), &s), (0.0, 0.0, false));
         let (x, y, _) = step_of(&intent(f32::MAX, f32::MAX, 80.0), &s);
         assert!(x.is_finite() && y.is_finite());
-    }
-
-    /// NaN and infinities anywhere in an intent are detected.
-    #[test]
-    fn non_finite_intents_are_detected() {
-        assert!(is_finite(&intent(1.0, 0.0, 1.0)));
-        assert!(!is_finite(&intent(f32::NAN, 0.0, 1.0)));
-        assert!(!is_finite(&intent(0.0, 0.0, f32::INFINITY)));
-        let mut i = intent(0.0, 0.0, 1.0);
-        i.predicted.y = f32::NEG_INFINITY;
-        assert!(!is_finite(&i));
     }
 }

@@ -158,7 +158,7 @@ fn non_finite_intent_is_refused() {
         let out = sim.step();
         let messages = messages_to(&out, 1);
         assert!(
-            messages.iter().any(|m| matches!(m, ServerMessage::Error { code, .. } if *code == battlegrid_protocol::ErrorCode::MALFORMED_MESSAGE)),
+            messages.iter().any(|m| matches!(m, ServerMessage::Error { code, .. } if *code == battlegrid_protocol::ErrorCode::INVALID_VALUE)),
             "{messages:?}"
         );
         assert!(corrections(&messages).is_empty());
