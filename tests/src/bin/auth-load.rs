@@ -114,6 +114,14 @@ async fn main() -> anyhow::Result<()> {
         "cores: {}",
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     );
+    // The cost that bounds both rates: one Argon2id hash on one core.
+    let passwords = battlegrid_server::auth::Passwords::new(1).await?;
+    let started = Instant::now();
+    for _ in 0..10 {
+        passwords.hash("load-test-password".into()).await?;
+    }
+    let hash_ms = started.elapsed().as_secs_f64() * 100.0;
+    println!("argon2id hash (19 MiB, t=2, p=1): {hash_ms:.1} ms on one core");
     phase("sign-ups", &api, &args, &prefix, false).await?;
     phase("logins", &api, &args, &prefix, true).await?;
     if let Some((stop, task)) = local {
