@@ -166,3 +166,62 @@ fn write_ready_file(path: &Path, addrs: &BoundAddrs) -> anyhow::Result<()> {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     Server::bind(config).await?.serve(shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local_config(dir: &Path) -> Config {
+        Config {
+            data: dir.join("data"),
+            http: "127.0.0.1:0".parse().unwrap(),
+            admin: "127.0.0.1:0".parse().unwrap(),
+            ready_file: Some(dir.join("ready.json")),
+            ..Config::default()
+        }
+    }
+
+    /// bind reports real ports, serve answers on them and writes the ready
+    /// file, and completing the shutdown future ends serve with Ok.
+    #[tokio::test]
+    async fn bind_serve_and_shut_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::bind(local_config(dir.path())).await.unwrap();
+        let addrs = server.addrs();
+        assert_ne!(addrs.http.port(), 0);
+        assert_ne!(addrs.admin.port(), 0);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.serve(async move {
+            let _ = stopped.await;
+        }));
+        for addr in [addrs.http, addrs.admin] {
+            let health = reqwest::get(format!("http://{addr}/healthz"))
+                .await
+                .unwrap();
+            assert_eq!(health.status(), 200);
+        }
+        let ready: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("ready.json")).unwrap()).unwrap();
+        assert_eq!(ready["http"], addrs.http.to_string());
+        stop.send(()).unwrap();
+        serving.await.unwrap().unwrap();
+        assert!(
+            reqwest::get(format!("http://{}/healthz", addrs.http))
+                .await
+                .is_err()
+        );
+    }
+
+    /// `run` returns an error (not a panic) when a listener cannot bind.
+    #[tokio::test]
+    async fn run_reports_bind_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            http: taken.local_addr().unwrap(),
+            ..local_config(dir.path())
+        };
+        let err = run(config, std::future::pending()).await.unwrap_err();
+        assert!(format!("{err:#}").contains("HTTP listener"), "{err:#}");
+    }
+}
