@@ -11,7 +11,7 @@ use battlegrid_server::config::ServeArgs;
 
 /// battlegrid: a server for large shared-world multiplayer games.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -49,6 +49,9 @@ fn main() -> anyhow::Result<()> {
         let addrs = server.addrs();
         println!("listening http {}", addrs.http);
         println!("listening admin {}", addrs.admin);
+        if let Some(game) = addrs.game {
+            println!("listening game {game}");
+        }
         println!("ready");
         server.serve(shutdown_signal()).await
     })

@@ -217,12 +217,14 @@ async fn expired_token() {
 /// use stays valid past that time.
 #[tokio::test]
 async fn idle_token_expires() {
-    let server = TestServer::start(|c| c.sessions.idle_ttl_secs = 2);
+    let server = TestServer::start(|c| c.sessions.idle_ttl_secs = 3);
     let api = Api::new(server.http);
     assert_eq!(api.sign_up("grace", PASSWORD).await.status, 201);
     let idle = api.token("grace", PASSWORD).await;
     let busy = api.token("grace", PASSWORD).await;
-    for _ in 0..6 {
+    // 8 uses 500 ms apart: 4 s in all, past the 3 s idle expiry, with 2.5 s
+    // of slack between uses for a slow machine.
+    for _ in 0..8 {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         assert_eq!(
             api.me(&busy).await.status,
