@@ -41,6 +41,12 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Password hashing.
     pub passwords: PasswordConfig,
+    /// The game listener's certificate.
+    pub tls: crate::game::config::TlsConfig,
+    /// QUIC transport and per-connection limits of the game listener.
+    pub quic: crate::game::config::QuicConfig,
+    /// Simulation rules and the built-in map.
+    pub world: crate::game::config::WorldConfig,
 }
 
 impl Default for Config {
@@ -57,6 +63,9 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             rate_limits: RateLimits::default(),
             passwords: PasswordConfig::default(),
+            tls: Default::default(),
+            quic: Default::default(),
+            world: Default::default(),
         }
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! Today: configuration ([`config`]), the embedded store ([`store`]),
 //! accounts and sessions over HTTP with the token table ([`auth`]), the
-//! HTTP listeners ([`http`]) and the start/stop sequence ([`Server`],
-//! [`run`]). The QUIC game listener, gateway and tick loop come next and
-//! plug in through [`Server::store`] and [`Server::token_table`].
+//! HTTP listeners ([`http`]), the QUIC game listener with its gateway and
+//! tick thread ([`game`]), the `bots` load generator ([`bots`]) and the
+//! start/stop sequence ([`Server`], [`run`]).
 
 pub mod auth;
 pub mod bots;
 pub mod config;
+pub mod game;
 pub mod http;
 mod server;
 pub mod store;

@@ -2,10 +2,10 @@
 //! table, bind every listener, serve until shutdown, flush.
 //!
 //! [`Server::bind`] and [`Server::serve`] are split so callers (tests, the
-//! binary, the game listener of the next issue) learn the bound addresses
-//! before serving, which matters when ports are 0. The QUIC game listener is
-//! not built yet: `game` is configured but not bound, and
-//! `/v1/server-info` reports `game: null`.
+//! binary) learn the bound addresses before serving, which matters when
+//! ports are 0. `/v1/server-info` reports the game listener's bound address
+//! and certificate fingerprint. At shutdown the game listener stops first,
+//! so every player's position is in the store before the final flush.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,7 +19,8 @@ use tokio::sync::watch;
 
 use crate::auth::{Auth, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
-use crate::http::{ServerInfo, admin_router, public_router, serve};
+use crate::game::GameListener;
+use crate::http::{GameInfo, ServerInfo, admin_router, public_router, serve};
 use crate::store::{SledStore, Store};
 
 /// Addresses the listeners are bound to (ports resolved when 0 was asked).
@@ -29,7 +30,7 @@ pub struct BoundAddrs {
     pub http: SocketAddr,
     /// Admin HTTP listener.
     pub admin: SocketAddr,
-    /// QUIC game listener; `None` until it exists.
+    /// QUIC game listener (UDP).
     pub game: Option<SocketAddr>,
 }
 
@@ -39,6 +40,7 @@ pub struct Server {
     auth: Arc<Auth>,
     http: TcpListener,
     admin: TcpListener,
+    game: GameListener,
     addrs: BoundAddrs,
 }
 
@@ -71,16 +73,18 @@ impl Server {
         let admin = TcpListener::bind(config.admin)
             .await
             .with_context(|| format!("binding the admin listener on {}", config.admin))?;
+        let game = GameListener::bind(&config)?;
         let addrs = BoundAddrs {
             http: http.local_addr()?,
             admin: admin.local_addr()?,
-            game: None,
+            game: Some(game.addr()),
         };
         Ok(Self {
             config,
             auth,
             http,
             admin,
+            game,
             addrs,
         })
     }
@@ -108,12 +112,17 @@ impl Server {
             auth,
             http,
             admin,
+            game,
             addrs,
         } = self;
         let info = ServerInfo {
             protocol_version: battlegrid_protocol::PROTOCOL_VERSION,
-            game: None,
+            game: Some(GameInfo {
+                addr: game.addr().to_string(),
+                cert_sha256: game.fingerprint().to_owned(),
+            }),
         };
+        let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let public = public_router(Arc::clone(&auth), info, &config.http_limits);
         let public = tokio::spawn(serve(
@@ -139,6 +148,9 @@ impl Server {
 
         shutdown.await;
         tracing::info!("shutting down");
+        // Game first: its players' positions must reach the store before
+        // the flush below.
+        game.shut_down().await;
         let _ = stop_tx.send(true);
         let _ = public.await;
         let _ = admin.await;
@@ -174,6 +186,7 @@ mod tests {
     fn local_config(dir: &Path) -> Config {
         Config {
             data: dir.join("data"),
+            game: "127.0.0.1:0".parse().unwrap(),
             http: "127.0.0.1:0".parse().unwrap(),
             admin: "127.0.0.1:0".parse().unwrap(),
             ready_file: Some(dir.join("ready.json")),

@@ -1,0 +1,177 @@
+//! Configuration of the game listener and the world it serves: the TLS
+//! certificate (`[tls]`), QUIC transport and per-connection limits
+//! (`[quic]`), and the simulation's rules and built-in map (`[world]`).
+//!
+//! Every default is documented on its field; docs/API.md lists the keys.
+//! This module only describes settings; [`crate::game::tls`],
+//! [`crate::game::transport`] and [`crate::game::world`] turn them into
+//! the objects quinn, rustls and the simulation use.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the game listener's certificate comes from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain given by the operator (leaf first). With
+    /// `key_pem`, replaces the generated development certificate.
+    pub cert_pem: Option<PathBuf>,
+    /// PEM private key of `cert_pem` (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: Option<PathBuf>,
+    /// Extra names (DNS names or IP addresses) for the generated
+    /// certificate, besides `localhost`, `127.0.0.1` and `::1`. Only used
+    /// when the certificate is first generated. Default none.
+    pub names: Vec<String>,
+}
+
+/// QUIC transport limits and per-connection queue limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuicConfig {
+    /// Time a client has from the QUIC handshake to a complete `Hello`
+    /// before it is closed with `HANDSHAKE_TIMEOUT`. Default 5000 ms.
+    pub handshake_timeout_ms: u64,
+    /// Connection attempts (QUIC handshake plus `Hello`) in progress at
+    /// once; further attempts are refused. Default 1024.
+    pub max_pending_handshakes: usize,
+    /// Above this many attempts in progress, peers whose address is not
+    /// validated yet are sent a Retry first (address validation), so
+    /// spoofed sources cannot make the server do handshake work. Default 256.
+    pub retry_above_pending: usize,
+    /// Open game connections per client IP address. Default 64 (bots and
+    /// NATed households share addresses).
+    pub max_connections_per_ip: usize,
+    /// Open game connections in total. Default 10 000.
+    pub max_connections: usize,
+    /// A connection with no traffic for this long is dropped. Default 15 000 ms.
+    pub idle_timeout_ms: u64,
+    /// Keep-alive interval, below the idle timeout. Default 5000 ms.
+    pub keep_alive_ms: u64,
+    /// Receive window of the control stream: what a client may send ahead
+    /// of the server reading it. Default 256 KiB.
+    pub stream_window_bytes: u32,
+    /// Receive window of a whole connection. Default 512 KiB.
+    pub connection_window_bytes: u32,
+    /// Outgoing datagrams buffered per connection; older ones are dropped
+    /// first when full. Default 256 KiB.
+    pub datagram_send_buffer_bytes: usize,
+    /// Commands buffered per connection between its reader and the tick;
+    /// more are dropped. Default 64.
+    pub inbound_queue: usize,
+    /// Consecutive ticks with commands over the per-tick budget after which
+    /// a client is closed with `RATE_LIMITED`. Default 40 (2 s at 20 Hz).
+    pub flood_ticks: u32,
+    /// Reliable bytes waiting for a client above which it counts as slow.
+    /// Default 1 MiB.
+    pub reliable_backlog_bytes: usize,
+    /// How long a client may stay above `reliable_backlog_bytes` before it
+    /// is closed with `TOO_SLOW`; at four times the backlog it is closed at
+    /// once. Default 3000 ms.
+    pub too_slow_ms: u64,
+}
+
+impl Default for QuicConfig {
+    fn default() -> Self {
+        Self {
+            handshake_timeout_ms: 5000,
+            max_pending_handshakes: 1024,
+            retry_above_pending: 256,
+            max_connections_per_ip: 64,
+            max_connections: 10_000,
+            idle_timeout_ms: 15_000,
+            keep_alive_ms: 5000,
+            stream_window_bytes: 256 * 1024,
+            connection_window_bytes: 512 * 1024,
+            datagram_send_buffer_bytes: 256 * 1024,
+            inbound_queue: 64,
+            flood_ticks: 40,
+            reliable_backlog_bytes: 1024 * 1024,
+            too_slow_ms: 3000,
+        }
+    }
+}
+
+/// The simulation's rules and the built-in map (map files come later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorldConfig {
+    /// Ticks per second. Default 20.
+    pub tick_rate_hz: u16,
+    /// Commands applied per client per tick. Default 8.
+    pub max_commands_per_tick: u32,
+    /// View radius in world units. Default 48.
+    pub view_radius: f32,
+    /// Shout radius in world units. Default 64.
+    pub shout_radius: f32,
+    /// Maximum speed in world units per second. Default 80.
+    pub max_speed: f32,
+    /// Positions of moving players are saved at most this often (and on
+    /// leave). Default 200 ticks (10 s at 20 Hz).
+    pub save_interval_ticks: u64,
+    /// Seed of the simulation's random choices (spawn points). Default 1.
+    pub seed: u64,
+    /// Ticks between two log lines of tick-time statistics. Default 200.
+    pub stats_every_ticks: u64,
+    /// The built-in map.
+    pub map: MapConfig,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        Self {
+            tick_rate_hz: 20,
+            max_commands_per_tick: 8,
+            view_radius: 48.0,
+            shout_radius: 64.0,
+            max_speed: 80.0,
+            save_interval_ticks: 200,
+            seed: 1,
+            stats_every_ticks: 200,
+            map: MapConfig::default(),
+        }
+    }
+}
+
+/// The built-in open map: no blocked tiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapConfig {
+    /// Name told to clients. Default `meadow`.
+    pub name: String,
+    /// Width in world units. Default 4096.
+    pub width: u32,
+    /// Height in world units. Default 4096.
+    pub height: u32,
+    /// Tile edge in world units. Default 16.
+    pub tile_size: u32,
+    /// Region columns. Default 8.
+    pub region_cols: u32,
+    /// Region rows. Default 8.
+    pub region_rows: u32,
+    /// Where new players appear, `[x, y]` each; one is picked at random per
+    /// player. Default: the 9 points of a 3x3 grid spaced 512 units apart
+    /// around the map's centre.
+    pub spawn_points: Vec<[f32; 2]>,
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        let mut spawn_points = Vec::new();
+        for dy in [-512.0, 0.0, 512.0] {
+            for dx in [-512.0, 0.0, 512.0] {
+                spawn_points.push([2048.0 + dx, 2048.0 + dy]);
+            }
+        }
+        Self {
+            name: "meadow".to_owned(),
+            width: 4096,
+            height: 4096,
+            tile_size: 16,
+            region_cols: 8,
+            region_rows: 8,
+            spawn_points,
+        }
+    }
+}
