@@ -14,9 +14,9 @@
 //! completed with errors (they are counted and sampled in the summary), 1
 //! when the run could not start (server unreachable, no game listener).
 //!
-//! The server's default sign-up and login rate limits are meant for people;
-//! hundreds of bots from one address need higher ones, e.g. in the server's
-//! TOML configuration:
+//! The server's default limits per client address (sign-up and login rates,
+//! 64 game connections per IP) are meant for people; hundreds of bots from
+//! one address need higher ones, e.g. in the server's TOML configuration:
 //!
 //! ```toml
 //! [rate_limits.signup_per_ip]
@@ -25,10 +25,13 @@
 //! [rate_limits.login_per_ip]
 //! per_minute = 100000
 //! burst = 10000
+//! [quic]
+//! max_connections_per_ip = 10000
 //! ```
 //!
-//! With the defaults the bots still finish, waiting out each 429's
-//! `Retry-After`, only slowly. The bots talk only to the server given by
+//! With the default rate limits the accounts phase still finishes, waiting
+//! out each 429's `Retry-After`, only slowly; bots beyond the connection cap
+//! are refused and counted as connect failures. The bots talk only to the server given by
 //! `--server`, and every count, rate and duration is bounded (see [`args`]).
 
 pub mod accounts;
