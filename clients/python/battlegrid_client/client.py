@@ -44,7 +44,8 @@ class ConnectionClosed(Exception):
     """The connection ended; ``code`` and ``reason`` say why (from the server when known)."""
 
     def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"connection closed ({m.ErrorCode.name(code)}): {reason}")
+        what = "application code 0" if code == CLOSE_OK else m.ErrorCode.name(code)
+        super().__init__(f"connection closed ({what}): {reason}")
         self.code = code
         self.reason = reason
 
@@ -108,6 +109,9 @@ class GameClient:
         # server does with a client that does not drain its stream.
         self._inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_LIMIT)
         self._welcome: asyncio.Future[m.Welcome] = asyncio.get_running_loop().create_future()
+        # A connect() that failed before awaiting it leaves no one to read the
+        # exception; reading it here keeps asyncio from warning about that.
+        self._welcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._seq = 0
         self.closed: ConnectionClosed | None = None
         #: The client's picture of itself and of the players in view.
@@ -130,12 +134,14 @@ class GameClient:
         cert_sha256: str | None = None,
         cafile: str | None = None,
         timeout: float = 10.0,
+        version: int = m.PROTOCOL_VERSION,
     ) -> GameClient:
         """Connects, verifies the server, sends ``Hello`` and waits for ``Welcome``.
 
         Raises :class:`Rejected` on ``Reject``, :class:`VerificationError` if
         the pinned fingerprint does not match (the token is not sent then),
         ``TimeoutError`` if the handshake takes longer than ``timeout``.
+        ``version`` is for testing a server's refusal of other versions.
         """
         config = _configuration(cert_sha256, cafile, host)
         stack = contextlib.AsyncExitStack()
@@ -150,7 +156,7 @@ class GameClient:
                     protocol.close(error_code=CLOSE_OK, reason_phrase="certificate fingerprint mismatch")
                     raise VerificationError(f"server certificate sha256 {actual} is not the pinned {cert_sha256}")
             client = cls(protocol, stack)
-            client.send(m.Hello(m.PROTOCOL_VERSION, token))
+            client.send(m.Hello(version, token))
             await asyncio.wait_for(client._welcome, timeout)
         except BaseException:
             await stack.aclose()

@@ -141,6 +141,37 @@ def test_bad_token_is_rejected_with_its_code(server):
     asyncio.run(body())
 
 
+def test_unsupported_version_is_rejected_with_its_code(server):
+    """Hello with a version the server does not speak gets Reject{UNSUPPORTED_VERSION}."""
+
+    async def body():
+        session = await asyncio.to_thread(http.sign_up_or_log_in, server.http_url, "py_dee", "password-py_dee")
+        game = game_info(server)
+        with pytest.raises(Rejected) as err:
+            await GameClient.connect(
+                game.host, game.port, session.token, cert_sha256=game.cert_sha256, timeout=STEP, version=99
+            )
+        assert err.value.code == m.ErrorCode.UNSUPPORTED_VERSION
+
+    asyncio.run(body())
+
+
+def test_broadcast_comes_back_to_the_speaker_with_its_region(server):
+    """A broadcast is heard in the speaker's region, the speaker included."""
+
+    async def body():
+        c = await join(server, "py_eve")
+        try:
+            c.broadcast("gg ë")
+            heard = await c.wait_for(lambda x: isinstance(x, m.BroadcastHeard), STEP)
+            assert (heard.speaker, heard.name, heard.text) == (c.welcome.player_id, "py_eve", "gg ë")
+            assert heard.region == c.world.region
+        finally:
+            await c.close()
+
+    asyncio.run(body())
+
+
 def test_wrong_fingerprint_is_refused_before_hello(server):
     """Pinning a different fingerprint fails verification on the client side."""
 
