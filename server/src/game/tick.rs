@@ -21,7 +21,9 @@
 //! `Welcome` is always the first message a client receives. A newer
 //! connection of the same account replaces the older one: the older gets
 //! `SESSION_REPLACED`, and the player leaves and re-joins in the same tick
-//! (so it keeps its position).
+//! at its live position. A player who left recently re-joins where the
+//! tick last saw it, not at the position the gateway read from the store,
+//! which may predate a save still on its way (see [`Recent`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,6 +75,22 @@ pub struct Joining {
 /// A position to save.
 pub type Save = (PlayerId, Position);
 
+/// How long the tick remembers where a departed player stood: far longer
+/// than a save takes to reach the store. 1200 ticks is a minute at 20 Hz.
+const RECENT_TICKS: u64 = 1200;
+
+/// Where players that left recently stood, by the tick they were saved.
+/// A reconnect can read the store before the leave's save is written; this
+/// keeps such a player from jumping back to an older saved position.
+#[derive(Default)]
+struct Recent(HashMap<PlayerId, (Position, u64)>);
+
+impl Recent {
+    fn forget_older_than(&mut self, tick: u64) {
+        self.0.retain(|_, (_, at)| *at >= tick);
+    }
+}
+
 struct Route {
     conn: u64,
     peer: Arc<Peer>,
@@ -107,11 +125,12 @@ impl TickLoop {
         let period = Duration::from_secs_f64(1.0 / f64::from(self.sim.settings().tick_rate_hz));
         let mut routes: HashMap<PlayerId, Route> = HashMap::new();
         let mut pending_saves: HashMap<PlayerId, Position> = HashMap::new();
+        let mut recent = Recent::default();
         let mut timer = TickTimer::new(self.stats_every);
         let mut deadline = Instant::now() + period;
         loop {
             let started = Instant::now();
-            let stop = self.apply_control(&mut routes);
+            let stop = self.apply_control(&mut routes, &recent);
             if stop {
                 self.shut_down(routes, pending_saves);
                 return;
@@ -121,6 +140,12 @@ impl TickLoop {
             self.route(&out, &mut routes);
             for save in &out.saves {
                 pending_saves.insert(save.id, save.position);
+                if !routes.contains_key(&save.id) {
+                    recent.0.insert(save.id, (save.position, out.tick));
+                }
+            }
+            if out.tick.is_multiple_of(RECENT_TICKS) {
+                recent.forget_older_than(out.tick.saturating_sub(RECENT_TICKS));
             }
             if !pending_saves.is_empty() {
                 let batch: Vec<Save> = pending_saves.drain().collect();
@@ -149,7 +174,7 @@ impl TickLoop {
     }
 
     /// Applies queued joins and leaves; `true` when told to stop.
-    fn apply_control(&mut self, routes: &mut HashMap<PlayerId, Route>) -> bool {
+    fn apply_control(&mut self, routes: &mut HashMap<PlayerId, Route>, recent: &Recent) -> bool {
         loop {
             match self.control.try_recv() {
                 Ok(Control::Join(joining)) => {
@@ -168,6 +193,12 @@ impl TickLoop {
                         );
                         self.sim.push(Input::Leave { id: player });
                     }
+                    // Live position first, then a recent leave's, then the store's.
+                    let position = self
+                        .sim
+                        .position(player)
+                        .or_else(|| recent.0.get(&player).map(|(p, _)| *p))
+                        .or(position);
                     self.sim.push(Input::Join {
                         id: player,
                         name,

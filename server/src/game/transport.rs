@@ -7,10 +7,12 @@
 //! - Flow control: the control stream's receive window (256 KiB default)
 //!   and the connection's (512 KiB; quinn's own default is unlimited) bound
 //!   what a client can make the server buffer before it reads.
-//! - Datagrams: the server only sends them, so receiving is disabled (the
-//!   server advertises no `max_datagram_frame_size`); the send buffer is
-//!   bounded and drops the oldest datagram first, which suits state updates
-//!   a newer one supersedes.
+//! - Datagrams: the server only sends them. quinn sends datagrams only on
+//!   connections that also accept them, so the receive buffer is the
+//!   smallest useful one ([`DATAGRAM_RECEIVE_BUFFER`]); the server never
+//!   reads it and quinn drops the oldest datagram when it is full. The send
+//!   buffer is bounded and also drops the oldest first, which suits state
+//!   updates a newer one supersedes.
 //! - Idle timeout 15 s with keep-alives every 5 s: a vanished client is
 //!   noticed, an idle player is kept.
 //! - Handshakes: at most `max_pending_handshakes` in progress (quinn's
@@ -26,6 +28,10 @@ use quinn::{IdleTimeout, ServerConfig, TransportConfig, VarInt};
 
 use super::config::QuicConfig;
 
+/// Bytes of client datagrams buffered (and never read): clients send none,
+/// but a zero buffer would disable sending them too.
+pub const DATAGRAM_RECEIVE_BUFFER: usize = 1200;
+
 /// The transport parameters every game connection gets.
 pub fn transport_config(config: &QuicConfig) -> TransportConfig {
     let mut transport = TransportConfig::default();
@@ -38,7 +44,7 @@ pub fn transport_config(config: &QuicConfig) -> TransportConfig {
         .receive_window(VarInt::from_u32(config.connection_window_bytes))
         .max_idle_timeout(Some(idle))
         .keep_alive_interval(Some(Duration::from_millis(config.keep_alive_ms.max(1))))
-        .datagram_receive_buffer_size(None)
+        .datagram_receive_buffer_size(Some(DATAGRAM_RECEIVE_BUFFER))
         .datagram_send_buffer_size(config.datagram_send_buffer_bytes);
     transport
 }
