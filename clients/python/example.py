@@ -5,15 +5,18 @@
 
 It asks the HTTP API for a session token and for the game listener's
 address and certificate fingerprint, connects over QUIC (the fingerprint is
-checked before the token is sent), walks a small square, shouts once,
-prints everything it sees and hears for ``--seconds`` seconds, then leaves
-cleanly and exits 0. Any failure exits 1 with the reason.
+checked before the token is sent), walks a small square (with ``--meet``,
+first to the map's centre, where other clients doing the same come into
+view), shouts once, prints everything it sees and hears for ``--seconds``
+seconds, then leaves cleanly and exits 0. Any failure exits 1 with the
+reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 
 from battlegrid_client import http
@@ -64,20 +67,35 @@ async def play(args: argparse.Namespace) -> int:
     updates = 0
     loop = asyncio.get_running_loop()
     start = loop.time()
+    centre = (w.map.width / 2, w.map.height / 2)
+    # With --meet the square starts at the map's centre, where clients
+    # spawned apart (spawn points are spread out) come into each other's view.
+    square_start = None if args.meet else start
     leg = -1
     shouted = False
     try:
         client.ping(1)
-        while (elapsed := loop.time() - start) < args.seconds:
-            current_leg = int(elapsed / args.leg) % len(SQUARE)
-            if current_leg != leg:
-                leg = current_leg
-                client.move(*SQUARE[leg], args.speed)
-            if not shouted and elapsed >= args.seconds / 3:
-                client.shout(f"hello from {session.name}")
-                shouted = True
+        while loop.time() - start < args.seconds:
+            now = loop.time()
+            if square_start is None:
+                here = client.world.predicted_position()
+                dx, dy = centre[0] - here.x, centre[1] - here.y
+                if math.hypot(dx, dy) < 4.0:
+                    square_start = now
+                    print(f"reached the centre ({centre[0]:.0f}, {centre[1]:.0f})")
+                elif leg != -2:
+                    leg = -2
+                    client.move(dx, dy, 80.0)
+            if square_start is not None:
+                current_leg = int((now - square_start) / args.leg) % len(SQUARE)
+                if current_leg != leg:
+                    leg = current_leg
+                    client.move(*SQUARE[leg], args.speed)
+                if not shouted and now - square_start >= args.leg * 1.5:
+                    client.shout(f"hello from {session.name}")
+                    shouted = True
             try:
-                msg = await client.recv(timeout=0.1)
+                msg = await client.recv(timeout=0.05)
             except TimeoutError:
                 continue
             if isinstance(msg, m.StateUpdate):
@@ -104,6 +122,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to play")
     parser.add_argument("--speed", type=float, default=40.0, help="walking speed, units per second")
     parser.add_argument("--leg", type=float, default=1.0, help="seconds per side of the square walked")
+    parser.add_argument("--meet", action="store_true", help="walk to the map's centre first, to meet other clients")
     args = parser.parse_args()
     try:
         return asyncio.run(play(args))
