@@ -2,11 +2,18 @@
 # The one command that runs every test of battlegrid (README, .ci/run).
 # It installs missing system packages first (scripts/setup-test-deps.sh),
 # builds the server binary that the end-to-end tests start as a real process,
-# then runs the whole workspace's tests: unit, property, golden-vector,
-# end-to-end and browser tests. Extra arguments go to `cargo test`.
+# runs the whole workspace's tests (unit, property, golden-vector, end-to-end
+# and browser tests), then the Python client's tests, whose end-to-end part
+# plays against that same binary. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-test-deps.sh
 cargo build -p battlegrid-server --bin battlegrid
 cargo test --workspace "$@"
+
+# Respect CARGO_TARGET_DIR or a configured target dir: ask cargo where it builds.
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+echo "== Python client tests (clients/python/run-tests.sh)"
+BATTLEGRID_BIN="$target_dir/debug/battlegrid" clients/python/run-tests.sh -q
