@@ -5,7 +5,7 @@
 
 mod game_support;
 
-use battlegrid_protocol::client::{ClosedBy, ConnectError, Event};
+use battlegrid_protocol::client::{ClientEndpoint, ClosedBy, ConnectError, Event};
 use battlegrid_protocol::{ClientMessage, ErrorCode, ServerMessage, Vec2, encode};
 use game_support::*;
 
@@ -215,4 +215,60 @@ async fn returning_player_comes_back_where_it_left() {
     server.restart();
     let (_ann, welcome) = connect(&server, &token).await.unwrap();
     assert_eq!(welcome.position, second, "after SIGTERM\n{}", server.log());
+}
+
+/// Bytes that are not a Hello frame, sent as the first thing on the
+/// control stream, get `Error` and a close with the matching code.
+#[tokio::test]
+async fn garbage_instead_of_hello_is_closed() {
+    let server = start(|_| {});
+    let cases: [(&[u8], ErrorCode); 2] = [
+        (&[2, 0, 0, 0, 0xff, 0xff], ErrorCode::MALFORMED_MESSAGE),
+        (&[2, 0, 0, 0, 4, 1], ErrorCode::UNEXPECTED_MESSAGE),
+    ];
+    for (bytes, code) in cases {
+        let mut client = open(&server).await;
+        client.send_raw(bytes).await.unwrap();
+        let mut told = None;
+        let end = loop {
+            match next(&mut client).await {
+                Event::Message(ServerMessage::Error { code, .. }) => told = Some(code),
+                Event::Closed(end) => break end,
+                _ => {}
+            }
+        };
+        assert_eq!(told, Some(code), "{bytes:?}");
+        assert_eq!(end.code, Some(code), "{bytes:?}: {end:?}");
+    }
+}
+
+/// Connections beyond the per-IP cap are refused before the handshake, and
+/// a closed connection frees its slot.
+#[tokio::test]
+async fn connections_per_ip_are_capped() {
+    let server = start(|config| config.quic.max_connections_per_ip = 2);
+    let (first, _) = player(&server, "ann").await;
+    let _second = open(&server).await;
+    let target = target(&server).await;
+    let endpoint = ClientEndpoint::for_server(target.addr, &target.trust).unwrap();
+    let third = endpoint.open(target.addr, &target.server_name).await;
+    assert!(
+        matches!(third, Err(ConnectError::Handshake(_))),
+        "{:?}",
+        third.map(|_| ())
+    );
+    first.close("bye");
+    drop(first);
+    // The slot frees once the server has seen the close; retry until then
+    // (bounded by the safety net, never asserted on time).
+    let reopened = tokio::time::timeout(NET, async {
+        loop {
+            if let Ok(client) = endpoint.open(target.addr, &target.server_name).await {
+                return client;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(reopened.is_ok(), "a freed slot admits a new connection");
 }

@@ -46,14 +46,55 @@ pub struct Batch {
     pub close: Option<Close>,
 }
 
+/// Reliable bytes a client has not taken yet: queued, plus taken by the
+/// writer but not yet accepted by the QUIC stream.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    bytes: usize,
+    over_since: Option<Instant>,
+}
+
+impl Backlog {
+    /// `n` more bytes queued.
+    pub fn add(&mut self, n: usize) {
+        self.bytes += n;
+    }
+
+    /// `n` bytes accepted by the stream.
+    pub fn written(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_sub(n);
+    }
+
+    /// The check at `now`: `Some(reason)` once the backlog has stayed above
+    /// `limit` for longer than `grace`, or is above four times `limit`.
+    pub fn check(&mut self, now: Instant, limit: usize, grace: Duration) -> Option<String> {
+        if self.bytes <= limit {
+            self.over_since = None;
+            return None;
+        }
+        if self.bytes > limit.saturating_mul(4) {
+            return Some(format!(
+                "{} bytes of reliable messages not read",
+                self.bytes
+            ));
+        }
+        let since = *self.over_since.get_or_insert(now);
+        (now.duration_since(since) > grace).then(|| {
+            format!(
+                "reliable messages not read for {} ms ({} bytes waiting)",
+                grace.as_millis(),
+                self.bytes
+            )
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Queue {
     reliable: VecDeque<Bytes>,
-    /// Queued plus taken-but-not-yet-written reliable bytes.
-    backlog: usize,
+    backlog: Backlog,
     datagrams: Vec<Bytes>,
     datagram_tick: u64,
-    over_since: Option<Instant>,
     close: Option<Close>,
     dirty: bool,
 }
@@ -92,7 +133,7 @@ impl Peer {
     pub fn push_reliable(&self, bytes: Bytes) {
         let mut q = self.lock();
         if q.close.is_none() {
-            q.backlog += bytes.len();
+            q.backlog.add(bytes.len());
             q.reliable.push_back(bytes);
             q.dirty = true;
         }
@@ -164,33 +205,45 @@ impl Peer {
 
     /// Records that `n` reliable bytes were written into the stream.
     pub fn written(&self, n: usize) {
-        let mut q = self.lock();
-        q.backlog = q.backlog.saturating_sub(n);
+        self.lock().backlog.written(n);
     }
 
     /// The tick's check of the reliable backlog at `now`: `Some(reason)` if
     /// the client must be closed with `TOO_SLOW`.
     pub fn check_backlog(&self, now: Instant, limit: usize, grace: Duration) -> Option<String> {
-        let mut q = self.lock();
-        if q.backlog <= limit {
-            q.over_since = None;
-            return None;
-        }
-        if q.backlog > limit.saturating_mul(4) {
-            return Some(format!("{} bytes of reliable messages not read", q.backlog));
-        }
-        let since = *q.over_since.get_or_insert(now);
-        (now.duration_since(since) > grace).then(|| {
-            format!(
-                "reliable messages not read for {} ms ({} bytes waiting)",
-                grace.as_millis(),
-                q.backlog
-            )
-        })
+        self.lock().backlog.check(now, limit, grace)
     }
 
     /// Takes the reader's overflow flag.
     pub fn take_overflowed(&self) -> bool {
         self.overflowed.swap(false, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Below the limit nothing happens; above it the client gets the grace
+    /// period (which restarts once it drains); far above it, no grace.
+    #[test]
+    fn backlog_policy() {
+        let (limit, grace) = (100, Duration::from_millis(500));
+        let t0 = Instant::now();
+        let mut backlog = Backlog::default();
+        backlog.add(100);
+        assert_eq!(backlog.check(t0, limit, grace), None);
+        backlog.add(50);
+        assert_eq!(backlog.check(t0, limit, grace), None);
+        assert_eq!(backlog.check(t0 + grace, limit, grace), None);
+        backlog.written(60);
+        assert_eq!(backlog.check(t0 + grace * 2, limit, grace), None);
+        backlog.add(60);
+        let later = t0 + grace * 3;
+        assert_eq!(backlog.check(later, limit, grace), None);
+        assert!(backlog.check(later + grace * 2, limit, grace).is_some());
+        let mut flood = Backlog::default();
+        flood.add(401);
+        assert!(flood.check(t0, limit, grace).is_some());
     }
 }
