@@ -272,3 +272,13 @@ async fn connections_per_ip_are_capped() {
     .await;
     assert!(reopened.is_ok(), "a freed slot admits a new connection");
 }
+
+/// With Retry forced for every new address (as under load), clients still
+/// connect: quinn's client answers the Retry with the token and the
+/// handshake completes.
+#[tokio::test]
+async fn clients_pass_address_validation() {
+    let server = start(|config| config.quic.retry_above_pending = 0);
+    let (mut ann, _) = player(&server, "ann").await;
+    until_pong(&mut ann, 1).await;
+}

@@ -199,10 +199,13 @@ impl Gateway {
         if pending >= self.config.max_pending_handshakes {
             return refuse(incoming, "too many handshakes in progress");
         }
-        if pending >= self.config.retry_above_pending && !incoming.remote_address_validated() {
-            if incoming.may_retry()
-                && let Err(err) = incoming.retry()
-            {
+        if pending >= self.config.retry_above_pending
+            && !incoming.remote_address_validated()
+            && incoming.may_retry()
+        {
+            // The client comes back with a token proving its address; only
+            // then does the handshake cost the server anything.
+            if let Err(err) = incoming.retry() {
                 err.into_incoming().ignore();
             }
             return;
