@@ -135,6 +135,12 @@ impl Metrics {
         record(&self.shout, took);
     }
 
+    /// Forgets the shout latencies so far, so that the summary covers the
+    /// measurement window only (the connection ramp distorts them).
+    pub fn reset_shout_latency(&self) {
+        self.shout.lock().unwrap_or_else(|p| p.into_inner()).reset();
+    }
+
     /// Keeps `text` as an example error unless it is known or enough are kept.
     pub fn sample_error(&self, text: String) {
         let mut samples = self.error_samples.lock().unwrap_or_else(|p| p.into_inner());

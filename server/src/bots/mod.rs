@@ -37,6 +37,7 @@
 pub mod accounts;
 pub mod args;
 pub mod bot;
+pub mod cpu;
 pub mod metrics;
 pub mod report;
 pub mod shout;
@@ -161,11 +162,17 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
     let connect_took = connecting.elapsed();
 
     progress.set_phase("play");
+    metrics.reset_shout_latency();
     let window_start = (Instant::now(), metrics.tallies.read());
+    let cpu_start = cpu::process_cpu_time();
     let mut stopped = stop.clone();
     let _ = tokio::time::timeout(args.duration, stopped.wait_for(|s| *s)).await;
     let window = window_start.0.elapsed();
     let in_window = metrics.tallies.read().since(&window_start.1);
+    let bots_cpu_percent = cpu_start
+        .zip(cpu::process_cpu_time())
+        .and_then(|(before, after)| cpu::percent_of_core(before, after, window));
+    let shout_latency = metrics.shout_latency();
 
     progress.set_phase("stop");
     stop_tx.send_replace(true);
@@ -190,7 +197,8 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
         connect_phase_s: connect_took.as_secs_f64(),
         window_s: window.as_secs_f64(),
         connect: metrics.connect_latency(),
-        shout_latency: metrics.shout_latency(),
+        shout_latency,
+        bots_cpu_percent,
         rates: Rates::over(&in_window, window),
         disconnects: totals.disconnects,
         errors: report::error_count(&totals),

@@ -28,8 +28,13 @@ pub struct Summary {
     pub window_s: f64,
     /// Connect time: QUIC handshake start to `Welcome`.
     pub connect: Latency,
-    /// Shout delivery latency: sender's send to each hearer's receipt.
+    /// Shout delivery latency, sender's send to each hearer's receipt, of
+    /// shouts heard in the measurement window.
     pub shout_latency: Latency,
+    /// CPU used by the bots process in the window, in percent of one core
+    /// (absent where it cannot be read): near the machine's core count
+    /// means the load generator, not the server, set the pace.
+    pub bots_cpu_percent: Option<f64>,
     /// Rates over the measurement window.
     pub rates: Rates,
     /// Totals over the whole run.
@@ -144,6 +149,12 @@ pub fn table(summary: &Summary) -> String {
     );
     row("datagrams dropped by bots", t.datagrams_dropped.to_string());
     row(
+        "bots process CPU",
+        summary
+            .bots_cpu_percent
+            .map_or("unknown".to_owned(), |p| format!("{p:.0}% of one core")),
+    );
+    row(
         "rate-limited waits (HTTP)",
         t.rate_limited_waits.to_string(),
     );
@@ -202,6 +213,7 @@ mod tests {
                 max_ms: 9.5,
             },
             shout_latency: Latency::default(),
+            bots_cpu_percent: Some(42.0),
             rates: Rates::over(&totals, Duration::from_secs(10)),
             disconnects: 0,
             errors: error_count(&totals),
@@ -251,6 +263,7 @@ mod tests {
             "shouts heard /s              90",
             "errors                       1 (accounts 0, connects 1",
             "e.g.",
+            "42% of one core",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
