@@ -3,7 +3,7 @@
 //!
 //! This crate is the bottom of the dependency graph: it knows nothing of the
 //! simulation, the ECS or the network stack (the optional `client` feature,
-//! added later, is the one exception). docs/PROTOCOL.md is the normative
+//! the Rust client SDK, is the one exception). docs/PROTOCOL.md is the normative
 //! description for client authors; golden vectors in `tests/golden/` pin the
 //! bytes so the format cannot drift silently.
 

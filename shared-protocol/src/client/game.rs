@@ -13,6 +13,7 @@
 //! model of the world (see the bots for one), and the HTTP login
 //! ([`crate::client::http`]).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +66,8 @@ pub enum ConnectError {
     /// `Hello` could not be sent.
     #[error("sending Hello: {0}")]
     Send(#[from] SendError),
-    /// The server answered `Reject`.
+    /// The server answered `Reject`, or refused the handshake with a fatal
+    /// `Error` (such as `HANDSHAKE_TIMEOUT`) before `Welcome`.
     #[error("rejected by the server (code {}): {reason}", code.0)]
     Rejected {
         /// Why, as a stable code.
@@ -154,6 +156,7 @@ impl ClientEndpoint {
             connection,
             send: Mutex::new(send),
             events: rx,
+            early: VecDeque::new(),
             closed: None,
             reader,
             stats,
@@ -205,6 +208,8 @@ pub struct GameClient {
     /// waits in `next_event`.
     send: Mutex<quinn::SendStream>,
     events: mpsc::Receiver<Event>,
+    /// Datagrams that overtook `Welcome`, delivered after it.
+    early: VecDeque<Event>,
     /// Remembered so `next_event` keeps answering after the end.
     closed: Option<Closed>,
     reader: JoinHandle<()>,
@@ -248,9 +253,10 @@ impl GameClient {
         let timeout = self.welcome_timeout;
         let answer = tokio::time::timeout(timeout, async {
             loop {
-                match self.next_event().await {
-                    // A state update can overtake Welcome; it is stale by then.
-                    Event::Datagram(_) => continue,
+                match self.recv_event().await {
+                    // A datagram can overtake Welcome on the way; keep it
+                    // for the caller, in order, after Welcome.
+                    datagram @ Event::Datagram(_) => self.early.push_back(datagram),
                     other => return other,
                 }
             }
@@ -271,9 +277,13 @@ impl GameClient {
                 tick_rate_hz,
                 map,
             }),
-            Event::Message(ServerMessage::Reject { code, reason }) => {
-                Err(ConnectError::Rejected { code, reason })
-            }
+            Event::Message(
+                ServerMessage::Reject { code, reason }
+                | ServerMessage::Error {
+                    code,
+                    message: reason,
+                },
+            ) => Err(ConnectError::Rejected { code, reason }),
             Event::Message(other) | Event::Datagram(other) => {
                 Err(ConnectError::Unexpected(Box::new(other)))
             }
@@ -297,6 +307,13 @@ impl GameClient {
 
     /// The next event. After [`Event::Closed`] every call returns it again.
     pub async fn next_event(&mut self) -> Event {
+        match self.early.pop_front() {
+            Some(event) => event,
+            None => self.recv_event().await,
+        }
+    }
+
+    async fn recv_event(&mut self) -> Event {
         if let Some(closed) = &self.closed {
             return Event::Closed(closed.clone());
         }

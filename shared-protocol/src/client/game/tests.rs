@@ -80,9 +80,6 @@ async fn handshake_then_events_both_ways() {
     let (mut client, welcome) = endpoint.connect(addr, "localhost", "tok-1").await.unwrap();
     assert_eq!(welcome.player_id, PlayerId(42));
     assert_eq!(welcome.map.name, "meadow");
-    assert!(
-        matches!(next(&mut client).await, Event::Message(ServerMessage::EntitiesEntered { entities }) if entities[0].id == PlayerId(7))
-    );
     let intent = MoveIntent {
         seq: 1,
         direction: Vec2 { x: 1.0, y: 0.0 },
@@ -90,45 +87,87 @@ async fn handshake_then_events_both_ways() {
         predicted: welcome.position,
     };
     client.send(&ClientMessage::Move(intent)).await.unwrap();
+    // The stream keeps its order; the datagram may come anywhere among them
+    // (even before Welcome, when the SDK holds it back until after).
+    let mut reliable = Vec::new();
     let mut got_update = false;
-    let mut got_pong = false;
-    while !(got_update && got_pong) {
+    while !(got_update && reliable.len() == 2) {
         match next(&mut client).await {
             Event::Datagram(ServerMessage::StateUpdate { tick: 9, moved }) => {
                 assert_eq!(moved[0].position, Position::new(3.0, 4.0));
                 got_update = true;
             }
-            Event::Message(ServerMessage::Pong { nonce: 5, .. }) => got_pong = true,
+            Event::Message(message) => reliable.push(message),
             other => panic!("unexpected {other:?}"),
         }
     }
+    assert!(
+        matches!(&reliable[0], ServerMessage::EntitiesEntered { entities } if entities[0].id == PlayerId(7))
+    );
+    assert_eq!(reliable[1], ServerMessage::Pong { nonce: 5, tick: 9 });
     let (moved, _side) = script.await.unwrap();
     assert_eq!(moved, ClientMessage::Move(intent));
 }
 
-/// A Reject answer becomes `ConnectError::Rejected` with its code.
+/// A datagram that overtakes Welcome is not lost: it is the first event
+/// after the handshake.
 #[tokio::test]
-async fn reject_is_a_typed_error() {
+async fn datagram_before_welcome_is_kept() {
     let (server, addr, endpoint) = pair();
     tokio::spawn(async move {
         let mut side = ServerSide::accept(&server).await;
         side.read().await;
-        side.write(&ServerMessage::Reject {
-            code: ErrorCode::INVALID_TOKEN,
-            reason: "unknown token".into(),
-        })
-        .await;
-        // Keep the connection until the client has read the answer.
+        let update =
+            crate::encode_state_update(1, std::iter::empty::<&crate::EncodedEntityState>());
+        side.connection.send_datagram(update).unwrap();
+        side.write(&welcome_message()).await;
         side.connection.closed().await;
     });
-    let err = endpoint
-        .connect(addr, "localhost", "nope")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, ConnectError::Rejected { code, .. } if *code == ErrorCode::INVALID_TOKEN),
-        "{err:?}"
-    );
+    let (mut client, _) = endpoint.connect(addr, "localhost", "t").await.unwrap();
+    assert!(matches!(
+        next(&mut client).await,
+        Event::Datagram(ServerMessage::StateUpdate { tick: 1, .. })
+    ));
+}
+
+/// A Reject answer, or a fatal Error before Welcome, becomes
+/// `ConnectError::Rejected` with its code.
+#[tokio::test]
+async fn reject_is_a_typed_error() {
+    let refusals = [
+        (
+            ServerMessage::Reject {
+                code: ErrorCode::INVALID_TOKEN,
+                reason: "unknown token".into(),
+            },
+            ErrorCode::INVALID_TOKEN,
+        ),
+        (
+            ServerMessage::Error {
+                code: ErrorCode::UNEXPECTED_MESSAGE,
+                message: "second Hello".into(),
+            },
+            ErrorCode::UNEXPECTED_MESSAGE,
+        ),
+    ];
+    for (refusal, expected) in refusals {
+        let (server, addr, endpoint) = pair();
+        tokio::spawn(async move {
+            let mut side = ServerSide::accept(&server).await;
+            side.read().await;
+            side.write(&refusal).await;
+            // Keep the connection until the client has read the answer.
+            side.connection.closed().await;
+        });
+        let err = endpoint
+            .connect(addr, "localhost", "nope")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConnectError::Rejected { code, .. } if *code == expected),
+            "{err:?}"
+        );
+    }
 }
 
 /// A server close carries its application code and reason to `Event::Closed`,
