@@ -246,7 +246,10 @@ async fn garbage_instead_of_hello_is_closed() {
 /// a closed connection frees its slot.
 #[tokio::test]
 async fn connections_per_ip_are_capped() {
-    let server = start(|config| config.quic.max_connections_per_ip = 2);
+    let server = start(|config| {
+        config.quic.max_connections_per_ip = 2;
+        config.quic.cap_loopback = true;
+    });
     let (first, _) = player(&server, "ann").await;
     let _second = open(&server).await;
     let target = target(&server).await;

@@ -40,9 +40,13 @@ pub struct QuicConfig {
     /// validated yet are sent a Retry first (address validation), so
     /// spoofed sources cannot make the server do handshake work. Default 256.
     pub retry_above_pending: usize,
-    /// Open game connections per client IP address. Default 64 (bots and
-    /// NATed households share addresses).
+    /// Open game connections per client IP address. Default 64 (NATed
+    /// households share addresses). Loopback addresses are exempt unless
+    /// `cap_loopback` is set, so `battlegrid bots` on the server's machine
+    /// can open thousands.
     pub max_connections_per_ip: usize,
+    /// Apply `max_connections_per_ip` to loopback clients too. Default false.
+    pub cap_loopback: bool,
     /// Open game connections in total. Default 10 000.
     pub max_connections: usize,
     /// A connection with no traffic for this long is dropped. Default 15 000 ms.
@@ -79,6 +83,7 @@ impl Default for QuicConfig {
             max_pending_handshakes: 1024,
             retry_above_pending: 256,
             max_connections_per_ip: 64,
+            cap_loopback: false,
             max_connections: 10_000,
             idle_timeout_ms: 15_000,
             keep_alive_ms: 5000,

@@ -4,7 +4,8 @@
 //!
 //! Admission, before any cryptography: attempts beyond
 //! `max_pending_handshakes`, beyond `max_connections`, beyond
-//! `max_connections_per_ip` for the source address, or during shutdown are
+//! `max_connections_per_ip` for the source address (loopback exempt by
+//! default, for local load tests), or during shutdown are
 //! refused; above `retry_above_pending` attempts in progress, unvalidated
 //! source addresses are sent a QUIC Retry first.
 //!
@@ -214,10 +215,15 @@ impl Gateway {
             return refuse(incoming, "server full");
         }
         let ip = incoming.remote_address().ip();
+        let cap = if ip.is_loopback() && !self.config.cap_loopback {
+            usize::MAX
+        } else {
+            self.config.max_connections_per_ip
+        };
         {
             let mut per_ip = self.lock_ips();
             let n = per_ip.entry(ip).or_insert(0);
-            if *n >= self.config.max_connections_per_ip {
+            if *n >= cap {
                 drop(per_ip);
                 return refuse(incoming, "too many connections from this address");
             }
