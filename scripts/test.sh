@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup-test-deps.sh
 cargo build -p battlegrid-server --bin battlegrid
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
 
 # Respect CARGO_TARGET_DIR or a configured target dir: ask cargo where it builds.
 target_dir=$(cargo metadata --format-version 1 --no-deps |
