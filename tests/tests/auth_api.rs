@@ -23,11 +23,14 @@ async fn health_and_server_info() {
         info.body["protocol_version"],
         battlegrid_protocol::PROTOCOL_VERSION
     );
+    // The game listener's bound address and certificate pin.
+    let game = &info.body["game"];
     assert!(
-        info.body["game"].is_null(),
-        "no game listener yet: {:?}",
+        game["addr"].as_str().is_some_and(|a| !a.ends_with(":0")),
+        "{:?}",
         info.body
     );
+    assert_eq!(game["cert_sha256"].as_str().map(str::len), Some(64));
     let admin = Api::new(server.admin).get("/healthz").await;
     assert_eq!(admin.status, 200);
 }
