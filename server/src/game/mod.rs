@@ -100,6 +100,11 @@ impl GameListener {
         store: Arc<dyn Store>,
     ) -> anyhow::Result<RunningGame> {
         let stats = Arc::new(GameStats::default());
+        // Unbounded on purpose, yet bounded in practice: its only messages
+        // are one Join and one Left per admitted connection and a single
+        // Shutdown, and admission caps connections (`max_connections`,
+        // `max_pending_handshakes`). A bounded channel here would make the
+        // gateway block or drop a Left, which would leak a player.
         let (control_tx, control_rx) = std::sync::mpsc::channel();
         let (saves_tx, saves_rx) = mpsc::channel(1);
         let saver = tokio::spawn(persist::run_saver(
