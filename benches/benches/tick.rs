@@ -22,7 +22,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use battlegrid_sim::testing::{Scenario, Walkers};
+use battlegrid_sim::testing::benchmark_world;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rustix::time::{ClockId, clock_gettime};
 
@@ -76,16 +76,7 @@ fn full_tick(c: &mut Criterion) {
         Clock::ProcessCpu => "tick-process-cpu",
     });
     for players in [1_000u64, 10_000, 50_000] {
-        let mut sim = Scenario::open_map(4096, 4096, 8, 8)
-            .players(players)
-            .seed(7)
-            .build();
-        let mut walkers = Walkers::new(players, 11);
-        walkers.start(&mut sim);
-        for _ in 0..WARM_UP_TICKS {
-            walkers.drive(&mut sim);
-            sim.step();
-        }
+        let (mut sim, mut walkers) = benchmark_world(players, WARM_UP_TICKS);
         group.throughput(Throughput::Elements(players));
         group.sample_size(if players >= 50_000 { 10 } else { 20 });
         group.measurement_time(Duration::from_secs(if players >= 50_000 { 20 } else { 8 }));

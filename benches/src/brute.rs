@@ -102,12 +102,7 @@ impl BruteForce {
 mod tests {
     use super::*;
 
-    fn ids_within(set: &BruteForce, center: Position, radius: f32) -> Vec<u64> {
-        let mut ids = Vec::new();
-        set.for_each_within(center, radius, |id, _| ids.push(id.0));
-        ids.sort_unstable();
-        ids
-    }
+    use crate::neighbours::ids_within;
 
     /// Removing from the middle keeps the other ids reachable (the slot map
     /// follows the swapped-in entry).

@@ -190,12 +190,7 @@ fn span(center: f32, reach: f64) -> (f64, f64) {
 mod tests {
     use super::*;
 
-    fn ids_within(grid: &UniformGrid, center: Position, radius: f32) -> Vec<u64> {
-        let mut ids = Vec::new();
-        grid.for_each_within(center, radius, |id, _| ids.push(id.0));
-        ids.sort_unstable();
-        ids
-    }
+    use crate::neighbours::ids_within;
 
     /// A point exactly at the radius is found (inclusive), one just beyond
     /// is not, also when the circle crosses cell borders.

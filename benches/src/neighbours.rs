@@ -160,3 +160,13 @@ impl NeighbourIndex for BruteForce {
         BruteForce::len(self)
     }
 }
+
+/// The ids `index` reports within `radius` of `center`, sorted: what the
+/// baselines' unit tests compare.
+#[cfg(test)]
+pub(crate) fn ids_within<I: NeighbourIndex>(index: &I, center: Position, radius: f32) -> Vec<u64> {
+    let mut ids = Vec::new();
+    index.for_each_within(center, radius, |id, _| ids.push(id.0));
+    ids.sort_unstable();
+    ids
+}

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use battlegrid_sim::testing::{Scenario, Walkers};
+use battlegrid_sim::testing::benchmark_world;
 
 /// User plus system CPU time of this process, in seconds (Linux only; 0
 /// elsewhere).
@@ -26,16 +26,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let players: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let ticks: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
-    let mut sim = Scenario::open_map(4096, 4096, 8, 8)
-        .players(players)
-        .seed(7)
-        .build();
-    let mut walkers = Walkers::new(players, 11);
-    walkers.start(&mut sim);
-    for _ in 0..10 {
-        walkers.drive(&mut sim);
-        sim.step();
-    }
+    let (mut sim, mut walkers) = benchmark_world(players, 10);
     let mut wall = 0.0;
     let mut cpu = 0.0;
     let mut messages = 0usize;

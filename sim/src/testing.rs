@@ -164,6 +164,25 @@ impl Walkers {
     }
 }
 
+/// The world of the tick benchmark (issue 2): `players` random walkers on a
+/// 4096x4096 open map in 8x8 regions, with default settings, warmed up for
+/// `warm_up_ticks` ticks so views are populated. The criterion bench and the
+/// `tick_profile` example both start here, so a profile explains exactly
+/// what the bench measures.
+pub fn benchmark_world(players: u64, warm_up_ticks: usize) -> (Simulation, Walkers) {
+    let mut sim = Scenario::open_map(4096, 4096, 8, 8)
+        .players(players)
+        .seed(7)
+        .build();
+    let mut walkers = Walkers::new(players, 11);
+    walkers.start(&mut sim);
+    for _ in 0..warm_up_ticks {
+        walkers.drive(&mut sim);
+        sim.step();
+    }
+    (sim, walkers)
+}
+
 /// Every envelope of `output` decoded, with its recipient.
 ///
 /// # Panics
