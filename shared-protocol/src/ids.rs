@@ -78,6 +78,8 @@ impl ErrorCode {
     /// A field holds a value outside its domain: a NaN or infinite
     /// coordinate, a negative or non-finite speed.
     pub const INVALID_VALUE: ErrorCode = ErrorCode(17);
+    /// `ChangeMap` named a map the server has not loaded.
+    pub const UNKNOWN_MAP: ErrorCode = ErrorCode(18);
     /// An unexpected server-side failure; the message says no more than needed.
     pub const INTERNAL: ErrorCode = ErrorCode(100);
 }

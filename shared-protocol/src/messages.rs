@@ -18,6 +18,9 @@ pub const MAX_TEXT_LEN: usize = 512;
 pub const MAX_NAME_LEN: usize = 32;
 /// Longest session token a client may send, in bytes.
 pub const MAX_TOKEN_LEN: usize = 128;
+/// Longest map name, in bytes of UTF-8 (a map's name travels in every
+/// `Welcome` and `MapChanged`).
+pub const MAX_MAP_NAME_LEN: usize = 255;
 
 /// A message from a client to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +50,14 @@ pub enum ClientMessage {
     Ping {
         /// Echoed back unchanged.
         nonce: u64,
+    },
+    /// Move to the spawn point of another loaded map. The server answers
+    /// [`ServerMessage::MapChanged`], or [`ServerMessage::Error`] with
+    /// [`crate::ErrorCode::UNKNOWN_MAP`] when no map has that name.
+    ChangeMap {
+        /// The map's name: 1 to [`MAX_MAP_NAME_LEN`] bytes, no control
+        /// characters.
+        map: String,
     },
 }
 
@@ -196,5 +207,33 @@ pub enum ServerMessage {
         nonce: u64,
         /// The server's current tick.
         tick: u64,
+    },
+    /// The player's map changed under it: its map was reloaded with a new
+    /// layout, or the player was moved to another map (then `map` is the new
+    /// map). Like a [`ServerMessage::PositionCorrected`], `position` is
+    /// authoritative: the client snaps there and replays its intents newer
+    /// than `seq`. When `map.name` is the map the client was on (a reload),
+    /// its view stays valid and the next ticks' `EntitiesLeft`,
+    /// `EntitiesEntered` and `StateUpdate` bring it up to date; when the
+    /// name differs (a move to another map), the client clears its view and
+    /// the new map's `EntitiesEntered` refill it (docs/PROTOCOL.md,
+    /// "MapChanged").
+    MapChanged {
+        /// The map the player is on now.
+        map: MapInfo,
+        /// The region the player is in now.
+        region: RegionId,
+        /// Where the player is now, after the tick in which the change took
+        /// effect.
+        position: Position,
+        /// Sequence number of the last movement intent the server applied,
+        /// as in `PositionCorrected`; 0 when none was.
+        seq: u32,
+        /// Whether the server moved the player (its tile became blocked, it
+        /// was outside the new map, or it changed maps), rather than only
+        /// the map around it changing.
+        relocated: bool,
+        /// What happened, in words for the player.
+        reason: String,
     },
 }

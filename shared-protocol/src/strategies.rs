@@ -88,6 +88,7 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
         text().prop_map(|text| ClientMessage::Shout { text }),
         text().prop_map(|text| ClientMessage::Broadcast { text }),
         varint_u64().prop_map(|nonce| ClientMessage::Ping { nonce }),
+        text().prop_map(|map| ClientMessage::ChangeMap { map }),
     ]
 }
 
@@ -142,5 +143,23 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
         }),
         (error_code(), text()).prop_map(|(code, message)| ServerMessage::Error { code, message }),
         (varint_u64(), varint_u64()).prop_map(|(nonce, tick)| ServerMessage::Pong { nonce, tick }),
+        (
+            map_info(),
+            region_id(),
+            position(),
+            any::<u32>(),
+            any::<bool>(),
+            text()
+        )
+            .prop_map(|(map, region, position, seq, relocated, reason)| {
+                ServerMessage::MapChanged {
+                    map,
+                    region,
+                    position,
+                    seq,
+                    relocated,
+                    reason,
+                }
+            }),
     ]
 }

@@ -1,5 +1,5 @@
 //! Checks on decoded client messages that the type system cannot express:
-//! text and token lengths and finite numbers.
+//! text, token and map name lengths, map name characters and finite numbers.
 //!
 //! Decoding only proves that bytes form *a* `ClientMessage`; [`ClientMessage::validate`]
 //! proves it is one the server may act on. The gateway and the simulation
@@ -9,7 +9,7 @@
 //! supported, is the token known, is the player allowed to move there).
 
 use crate::ids::{ErrorCode, Position, Vec2};
-use crate::messages::{ClientMessage, MAX_TEXT_LEN, MAX_TOKEN_LEN, MoveIntent};
+use crate::messages::{ClientMessage, MAX_MAP_NAME_LEN, MAX_TEXT_LEN, MAX_TOKEN_LEN, MoveIntent};
 
 /// Why a decoded client message may not be acted on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,17 +26,29 @@ pub enum ValidationError {
     /// A movement intent asks for a negative speed.
     #[error("speed is negative")]
     NegativeSpeed,
+    /// A map name is empty.
+    #[error("map name is empty")]
+    EmptyMapName,
+    /// A map name is longer than [`MAX_MAP_NAME_LEN`] bytes.
+    #[error("map name of {0} bytes exceeds the limit of {MAX_MAP_NAME_LEN}")]
+    MapNameTooLong(usize),
+    /// A map name holds a control character (a newline, a NUL, ...).
+    #[error("map name contains a control character")]
+    MapNameControlChar,
 }
 
 impl ValidationError {
     /// The stable code to send in [`crate::ServerMessage::Error`].
     pub fn code(&self) -> ErrorCode {
         match self {
-            ValidationError::TextTooLong(_) => ErrorCode::TEXT_TOO_LONG,
-            ValidationError::TokenTooLong(_) => ErrorCode::INVALID_TOKEN,
-            ValidationError::NotFinite(_) | ValidationError::NegativeSpeed => {
-                ErrorCode::INVALID_VALUE
+            ValidationError::TextTooLong(_) | ValidationError::MapNameTooLong(_) => {
+                ErrorCode::TEXT_TOO_LONG
             }
+            ValidationError::TokenTooLong(_) => ErrorCode::INVALID_TOKEN,
+            ValidationError::NotFinite(_)
+            | ValidationError::NegativeSpeed
+            | ValidationError::EmptyMapName
+            | ValidationError::MapNameControlChar => ErrorCode::INVALID_VALUE,
         }
     }
 }
@@ -58,6 +70,7 @@ impl ClientMessage {
                 validate_text(text)
             }
             ClientMessage::Move(intent) => intent.validate(),
+            ClientMessage::ChangeMap { map } => validate_map_name(map),
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(()),
         }
     }
@@ -94,6 +107,21 @@ impl MoveIntent {
 pub fn validate_text(text: &str) -> Result<(), ValidationError> {
     if text.len() > MAX_TEXT_LEN {
         return Err(ValidationError::TextTooLong(text.len()));
+    }
+    Ok(())
+}
+
+/// Checks a map name: 1 to [`MAX_MAP_NAME_LEN`] bytes of UTF-8 and no
+/// control characters, so that it can be logged and shown as one line.
+pub fn validate_map_name(name: &str) -> Result<(), ValidationError> {
+    if name.is_empty() {
+        return Err(ValidationError::EmptyMapName);
+    }
+    if name.len() > MAX_MAP_NAME_LEN {
+        return Err(ValidationError::MapNameTooLong(name.len()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ValidationError::MapNameControlChar);
     }
     Ok(())
 }
@@ -175,5 +203,30 @@ mod tests {
         assert_eq!(i.validate(), Ok(()));
         i.speed = -1.0;
         assert_eq!(i.validate(), Err(ValidationError::NegativeSpeed));
+    }
+
+    /// Map names must be non-empty, at most 255 bytes and free of control
+    /// characters; each failure has its own error and code.
+    #[test]
+    fn map_names_are_checked() {
+        let change = |map: &str| ClientMessage::ChangeMap { map: map.into() };
+        assert_eq!(change("meadow").validate(), Ok(()));
+        assert_eq!(change(&"m".repeat(MAX_MAP_NAME_LEN)).validate(), Ok(()));
+        assert_eq!(change("é").validate(), Ok(()));
+        assert_eq!(change("").validate(), Err(ValidationError::EmptyMapName));
+        let long = change(&"m".repeat(MAX_MAP_NAME_LEN + 1))
+            .validate()
+            .unwrap_err();
+        assert_eq!(long, ValidationError::MapNameTooLong(MAX_MAP_NAME_LEN + 1));
+        assert_eq!(long.code(), ErrorCode::TEXT_TOO_LONG);
+        for bad in ["a\nb", "\0", "tab\there", "del\u{7f}", "c1\u{85}"] {
+            let err = change(bad).validate().unwrap_err();
+            assert_eq!(err, ValidationError::MapNameControlChar, "{bad:?}");
+            assert_eq!(err.code(), ErrorCode::INVALID_VALUE);
+        }
+        assert_eq!(
+            ValidationError::EmptyMapName.code(),
+            ErrorCode::INVALID_VALUE
+        );
     }
 }

@@ -56,6 +56,12 @@ fn client_fixtures() -> Vec<(&'static str, ClientMessage)> {
             },
         ),
         ("client_ping.bin", ClientMessage::Ping { nonce: 70_000 }),
+        (
+            "client_change_map.bin",
+            ClientMessage::ChangeMap {
+                map: "harbour".into(),
+            },
+        ),
     ]
 }
 
@@ -157,6 +163,23 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
             ServerMessage::Pong {
                 nonce: 70_000,
                 tick: 1234,
+            },
+        ),
+        (
+            "server_map_changed.bin",
+            ServerMessage::MapChanged {
+                map: MapInfo {
+                    name: "meadow".into(),
+                    width: 2048,
+                    height: 1024,
+                    region_cols: 4,
+                    region_rows: 2,
+                },
+                region: RegionId(5),
+                position: Position::new(520.0, 600.5),
+                seq: 301,
+                relocated: true,
+                reason: "your tile became blocked; moved to the nearest free tile".into(),
             },
         ),
     ]

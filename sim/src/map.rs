@@ -77,8 +77,9 @@ pub enum MapError {
     NameTooLong(usize),
 }
 
-/// Longest map name, in bytes: it travels in every `Welcome`.
-pub const MAX_MAP_NAME_LEN: usize = 255;
+/// Longest map name, in bytes: it travels in every `Welcome` (the protocol's
+/// limit, so a name a client may ask for in `ChangeMap` fits any map).
+pub const MAX_MAP_NAME_LEN: usize = battlegrid_protocol::messages::MAX_MAP_NAME_LEN;
 
 /// A validated map.
 #[derive(Debug, Clone, PartialEq, Resource)]

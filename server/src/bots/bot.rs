@@ -171,6 +171,8 @@ impl Bot {
                 walker.correct(position);
             }
             ServerMessage::RegionChanged { .. } => Metrics::bump(&tallies.region_changes),
+            // The map changed under the bot: its position is authoritative.
+            ServerMessage::MapChanged { position, .. } => walker.correct(position),
             ServerMessage::Error { code, message } => {
                 Metrics::bump(&tallies.server_errors);
                 self.metrics

@@ -76,6 +76,11 @@ pub fn judge(payload: &[u8]) -> FrameVerdict {
         ClientMessage::Shout { text } => Command::Shout(text),
         ClientMessage::Broadcast { text } => Command::Broadcast(text),
         ClientMessage::Ping { nonce } => Command::Ping(nonce),
+        // Until the game runs several maps, the only map is the one the
+        // player is on, so every other name is unknown.
+        ClientMessage::ChangeMap { map } => {
+            Command::Refused(ErrorCode::UNKNOWN_MAP, format!("no map named {map:?}"))
+        }
     })
 }
 
