@@ -11,6 +11,7 @@ pub mod bots;
 pub mod config;
 pub mod game;
 pub mod http;
+pub mod maps;
 mod server;
 pub mod store;
 

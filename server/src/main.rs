@@ -26,6 +26,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load generator: N bots sign up, connect, walk and shout; prints figures.
     Bots(battlegrid_server::bots::BotsArgs),
+    /// Validate the maps in a directory offline; exit 1 on any error, 2 if unreadable.
+    CheckMaps(battlegrid_server::maps::check::CheckMapsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +42,9 @@ fn main() -> anyhow::Result<()> {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Bots(args)) => return battlegrid_server::bots::main(args),
+        Some(Command::CheckMaps(args)) => {
+            std::process::exit(battlegrid_server::maps::check::main(args))
+        }
         None => cli.serve,
     };
     let config = args.into_config()?;

@@ -1,0 +1,440 @@
+//! A cheap first pass over a TMX file, before the `tiled` crate sees it.
+//!
+//! `tiled` trusts its input more than a server may: it decompresses layer
+//! data without a bound (a few kilobytes of zlib can ask for gigabytes),
+//! allocates whatever size a layer claims, indexes layer data without
+//! checking its length (a short layer panics on lookup) and reports XML
+//! errors without a position. This pass streams the XML once and refuses,
+//! with a line and column, everything that could cost more than the limits
+//! allow or that battlegrid does not support (see `assets-maps/README.md`):
+//! non-orthogonal, infinite or oversized maps, non-square tiles, external
+//! tilesets and object templates, tile data in an unknown encoding, and tile
+//! layers whose data does not hold exactly one entry per tile.
+//!
+//! It leaves the meaning of the map (properties, layers, spawns) to
+//! `convert`, which reads what `tiled` parsed; it only remembers the lines of
+//! layers and objects so that later errors can point at them.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use base64::Engine;
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::error::Problem;
+use super::limits::{MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES};
+
+/// Deepest element nesting accepted (Tiled writes about six levels).
+const MAX_DEPTH: usize = 64;
+
+/// Lines of named things, for error locations.
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    /// First line of each layer, by layer name.
+    pub layers: HashMap<String, u32>,
+    /// Line of each object, by object id.
+    pub objects: HashMap<u32, u32>,
+}
+
+/// Map attributes read from the `<map>` element.
+#[derive(Debug, Clone, Copy)]
+struct MapDims {
+    width: u32,
+    height: u32,
+}
+
+/// Streams `bytes` as XML and checks the limits the module docs list.
+pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
+    let mut reader = Reader::from_reader(bytes);
+    reader.trim_text(true);
+    reader.check_end_names(true);
+    let mut pos = LineCounter::default();
+    let mut lines = Lines::default();
+    let mut stack: Vec<String> = Vec::new();
+    let mut dims: Option<MapDims> = None;
+    // The tile layer whose `<data>` is being read: its name, and the text.
+    let mut current_layer: Option<String> = None;
+    let mut data: Option<(DataFormat, String, u32)> = None;
+    let mut cells: u64 = 0;
+    loop {
+        let event = reader.read_event().map_err(|err| {
+            let (line, col) = pos.line_col(bytes, reader.buffer_position());
+            Problem::at(
+                format!("line {line}, column {col}"),
+                format!("this is not well-formed XML ({err}); was the file saved completely?"),
+            )
+        })?;
+        let (line, _) = pos.line_col(bytes, reader.buffer_position());
+        let here = || format!("line {line}");
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_start = matches!(event, Event::Start(_));
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                match (stack.last().map(String::as_str), name.as_str()) {
+                    (None, "map") => dims = Some(map_element(e, &here())?),
+                    (None, other) => {
+                        return Err(Problem::at(
+                            here(),
+                            format!(
+                                "this is not a Tiled map: the file starts with <{other}>, a .tmx map starts with <map>"
+                            ),
+                        ));
+                    }
+                    (Some("map"), "tileset") => {
+                        if let Some(source) = attr(e, "source", &here())? {
+                            return Err(Problem::at(
+                                here(),
+                                format!(
+                                    "the map uses the external tileset \"{source}\"; battlegrid needs tilesets embedded in the map (Tiled: select the tileset, then Map > Embed Tileset)"
+                                ),
+                            ));
+                        }
+                    }
+                    (_, "object") if stack.iter().any(|s| s == "objectgroup") => {
+                        if attr(e, "template", &here())?.is_some() {
+                            return Err(Problem::at(
+                                here(),
+                                "objects made from templates are not supported; detach the template (Tiled: right-click the object > Detach)",
+                            ));
+                        }
+                        if let Some(id) = attr(e, "id", &here())?.and_then(|v| v.parse().ok()) {
+                            lines.objects.entry(id).or_insert(line);
+                        }
+                    }
+                    (_, "layer" | "objectgroup") => {
+                        let layer = attr(e, "name", &here())?.unwrap_or_default();
+                        lines.layers.entry(layer.clone()).or_insert(line);
+                        if name == "layer" {
+                            let map = dims.unwrap_or(MapDims {
+                                width: 0,
+                                height: 0,
+                            });
+                            let w = attr_u32(e, "width", &here())?;
+                            let h = attr_u32(e, "height", &here())?;
+                            if (w, h) != (map.width, map.height) {
+                                return Err(Problem::at(
+                                    format!("layer \"{layer}\" ({})", here()),
+                                    format!(
+                                        "the layer is {w}x{h} tiles but the map is {}x{} tiles; resize the layer to the map (Tiled: Layer > Layer to Map Size)",
+                                        map.width, map.height
+                                    ),
+                                ));
+                            }
+                            cells += u64::from(w) * u64::from(h);
+                            if cells > MAX_TILE_CELLS {
+                                return Err(Problem::at(
+                                    format!("layer \"{layer}\" ({})", here()),
+                                    format!(
+                                        "the tile layers hold more than {MAX_TILE_CELLS} tiles together; use fewer tile layers or a smaller map"
+                                    ),
+                                ));
+                            }
+                            current_layer = Some(layer);
+                        }
+                    }
+                    (Some("layer"), "data") => {
+                        let format = data_format(e, &here())?;
+                        let expected = dims.map_or(0, |d| d.width * d.height);
+                        if is_start {
+                            data = Some((format, String::new(), line));
+                        } else if expected != 0 {
+                            return Err(data_count_problem(
+                                current_layer.as_deref(),
+                                line,
+                                0,
+                                expected,
+                            ));
+                        }
+                    }
+                    (Some("data"), "chunk") => {
+                        return Err(Problem::at(
+                            here(),
+                            "layer data in chunks belongs to infinite maps, which are not supported",
+                        ));
+                    }
+                    (Some("data"), "tile") => {
+                        return Err(Problem::at(
+                            here(),
+                            "tile layer data as XML <tile> elements is not supported; use CSV or Base64 (Tiled: Map > Map Properties > Tile Layer Format)",
+                        ));
+                    }
+                    _ => {}
+                }
+                if is_start {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(Problem::at(here(), "elements are nested too deeply"));
+                    }
+                    stack.push(name);
+                }
+            }
+            Event::Text(ref t) => {
+                if let Some((_, text, _)) = data.as_mut() {
+                    let t = t.unescape().map_err(|err| {
+                        Problem::at(here(), format!("bad text in layer data: {err}"))
+                    })?;
+                    text.push_str(&t);
+                }
+            }
+            Event::CData(ref t) => {
+                if let Some((_, text, _)) = data.as_mut() {
+                    text.push_str(&String::from_utf8_lossy(t));
+                }
+            }
+            Event::End(_) => {
+                let closed = stack.pop();
+                if closed.as_deref() == Some("data")
+                    && let Some((format, text, data_line)) = data.take()
+                {
+                    let expected = dims.map_or(0, |d| d.width * d.height);
+                    let layer = current_layer.as_deref();
+                    let count = format
+                        .count(&text, expected)
+                        .map_err(|message| Problem::at(layer_at(layer, data_line), message))?;
+                    if count != u64::from(expected) {
+                        return Err(data_count_problem(layer, data_line, count, expected));
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if dims.is_none() {
+        return Err(Problem::whole(
+            "the file has no <map> element; is it a Tiled .tmx map?",
+        ));
+    }
+    if let Some(open) = stack.last() {
+        let (line, col) = pos.line_col(bytes, bytes.len());
+        return Err(Problem::at(
+            format!("line {line}, column {col}"),
+            format!("the file ends inside <{open}>; was it saved completely?"),
+        ));
+    }
+    Ok(lines)
+}
+
+/// Checks the `<map>` element's attributes against what battlegrid supports.
+fn map_element(e: &BytesStart<'_>, here: &str) -> Result<MapDims, Problem> {
+    let orientation = attr(e, "orientation", here)?.unwrap_or_default();
+    if orientation != "orthogonal" {
+        return Err(Problem::at(
+            here,
+            format!("the map orientation is \"{orientation}\"; only orthogonal maps are supported"),
+        ));
+    }
+    if attr(e, "infinite", here)?.as_deref() == Some("1") {
+        return Err(Problem::at(
+            here,
+            "infinite maps are not supported; untick Infinite in Map > Map Properties",
+        ));
+    }
+    let width = attr_u32(e, "width", here)?;
+    let height = attr_u32(e, "height", here)?;
+    let tile_w = attr_u32(e, "tilewidth", here)?;
+    let tile_h = attr_u32(e, "tileheight", here)?;
+    if width == 0 || height == 0 || tile_w == 0 {
+        return Err(Problem::at(
+            here,
+            "the map and its tiles must be at least one unit wide and high",
+        ));
+    }
+    if tile_w != tile_h {
+        return Err(Problem::at(
+            here,
+            format!("tiles are {tile_w}x{tile_h}; battlegrid needs square tiles"),
+        ));
+    }
+    let (w_units, h_units) = (
+        u64::from(width) * u64::from(tile_w),
+        u64::from(height) * u64::from(tile_h),
+    );
+    if w_units > u64::from(MAX_SIDE_UNITS) || h_units > u64::from(MAX_SIDE_UNITS) {
+        return Err(Problem::at(
+            here,
+            format!(
+                "the map is {w_units}x{h_units} units; the largest allowed is {MAX_SIDE_UNITS} units a side"
+            ),
+        ));
+    }
+    if u64::from(width) * u64::from(height) > MAX_TILES {
+        return Err(Problem::at(
+            here,
+            format!(
+                "the map has {width}x{height} tiles; the most allowed is {MAX_TILES} tiles (e.g. 2048x2048); use bigger tiles"
+            ),
+        ));
+    }
+    Ok(MapDims { width, height })
+}
+
+/// How one layer's `<data>` is written.
+#[derive(Debug, Clone, Copy)]
+enum DataFormat {
+    Csv,
+    Base64(Compression),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Compression {
+    None,
+    Zlib,
+    Gzip,
+    Zstd,
+}
+
+fn data_format(e: &BytesStart<'_>, here: &str) -> Result<DataFormat, Problem> {
+    let encoding = attr(e, "encoding", here)?;
+    let compression = attr(e, "compression", here)?;
+    Ok(match (encoding.as_deref(), compression.as_deref()) {
+        (Some("csv"), None) => DataFormat::Csv,
+        (Some("base64"), None) => DataFormat::Base64(Compression::None),
+        (Some("base64"), Some("zlib")) => DataFormat::Base64(Compression::Zlib),
+        (Some("base64"), Some("gzip")) => DataFormat::Base64(Compression::Gzip),
+        (Some("base64"), Some("zstd")) => DataFormat::Base64(Compression::Zstd),
+        (e, c) => {
+            return Err(Problem::at(
+                here,
+                format!(
+                    "tile layer data with encoding \"{}\" and compression \"{}\" is not supported; use CSV or Base64 (uncompressed, zlib, gzip or zstd)",
+                    e.unwrap_or("none"),
+                    c.unwrap_or("none")
+                ),
+            ));
+        }
+    })
+}
+
+impl DataFormat {
+    /// How many tile entries `text` holds; decompression stops one entry
+    /// past `expected`, so a bomb costs no more than a correct layer.
+    fn count(self, text: &str, expected: u32) -> Result<u64, String> {
+        let raw = match self {
+            DataFormat::Csv => {
+                let mut n = 0u64;
+                for entry in text.split(',') {
+                    if entry.trim().parse::<u32>().is_err() {
+                        return Err(format!(
+                            "\"{}\" in the CSV layer data is not a tile number",
+                            truncate(entry.trim())
+                        ));
+                    }
+                    n += 1;
+                }
+                return Ok(n);
+            }
+            DataFormat::Base64(compression) => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(text.trim().as_bytes())
+                    .map_err(|err| format!("the Base64 layer data is damaged: {err}"))?;
+                (decoded, compression)
+            }
+        };
+        let (decoded, compression) = raw;
+        let limit = (u64::from(expected) + 1) * 4;
+        let mut out = Vec::new();
+        let result = match compression {
+            Compression::None => {
+                return Ok(decoded.len() as u64 / 4 + u64::from(decoded.len() % 4 != 0));
+            }
+            Compression::Zlib => flate2::read::ZlibDecoder::new(&decoded[..])
+                .take(limit)
+                .read_to_end(&mut out),
+            Compression::Gzip => flate2::read::GzDecoder::new(&decoded[..])
+                .take(limit)
+                .read_to_end(&mut out),
+            Compression::Zstd => zstd::stream::read::Decoder::new(&decoded[..])
+                .and_then(|d| d.take(limit).read_to_end(&mut out)),
+        };
+        result.map_err(|err| format!("the compressed layer data is damaged: {err}"))?;
+        Ok(out.len() as u64 / 4 + u64::from(out.len() % 4 != 0))
+    }
+}
+
+fn data_count_problem(layer: Option<&str>, line: u32, count: u64, expected: u32) -> Problem {
+    Problem::at(
+        layer_at(layer, line),
+        format!(
+            "the layer data holds {count} tiles but the map has {expected}; was the file saved completely?"
+        ),
+    )
+}
+
+fn layer_at(layer: Option<&str>, line: u32) -> String {
+    match layer {
+        Some(name) => format!("layer \"{name}\" (line {line})"),
+        None => format!("line {line}"),
+    }
+}
+
+/// The unescaped value of attribute `key`, if present.
+fn attr(e: &BytesStart<'_>, key: &str, here: &str) -> Result<Option<String>, Problem> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| Problem::at(here, format!("bad attribute: {err}")))?;
+        if a.key.as_ref() == key.as_bytes() {
+            let v = a
+                .unescape_value()
+                .map_err(|err| Problem::at(here, format!("bad value of \"{key}\": {err}")))?;
+            return Ok(Some(v.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// A required whole-number attribute.
+fn attr_u32(e: &BytesStart<'_>, key: &str, here: &str) -> Result<u32, Problem> {
+    let v = attr(e, key, here)?
+        .ok_or_else(|| Problem::at(here, format!("the attribute \"{key}\" is missing")))?;
+    v.trim().parse().map_err(|_| {
+        Problem::at(
+            here,
+            format!("\"{key}\" is \"{}\", not a whole number", truncate(&v)),
+        )
+    })
+}
+
+/// At most 40 characters of `s`, for quoting garbage back to the designer.
+fn truncate(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Turns byte offsets into line and column numbers; offsets only grow while
+/// streaming, so each byte is counted once.
+#[derive(Debug)]
+struct LineCounter {
+    offset: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl Default for LineCounter {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+}
+
+impl LineCounter {
+    /// 1-based line and column of byte `at`.
+    fn line_col(&mut self, bytes: &[u8], at: usize) -> (u32, usize) {
+        let at = at.min(bytes.len());
+        if at < self.offset {
+            *self = Self::default();
+        }
+        for (i, &b) in bytes[self.offset..at].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = at;
+        (self.line, at - self.line_start + 1)
+    }
+}
