@@ -203,6 +203,35 @@ impl MapSpec {
         self.height
     }
 
+    /// Edge length of one tile in world units.
+    pub fn tile_size(&self) -> u32 {
+        self.tile_size
+    }
+
+    /// Number of tile columns and rows.
+    pub fn tile_grid(&self) -> (u32, u32) {
+        (self.width / self.tile_size, self.height / self.tile_size)
+    }
+
+    /// Whether tile (`tx`, `ty`) is blocked; tiles outside the grid are.
+    pub fn is_tile_blocked(&self, tx: u32, ty: u32) -> bool {
+        let (tiles_x, tiles_y) = self.tile_grid();
+        if tx >= tiles_x || ty >= tiles_y {
+            return true;
+        }
+        let bit = ty as usize * tiles_x as usize + tx as usize;
+        self.blocked[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    /// The centre of tile (`tx`, `ty`) in world units.
+    pub fn tile_center(&self, tx: u32, ty: u32) -> Position {
+        let half = self.tile_size as f32 / 2.0;
+        Position::new(
+            tx as f32 * self.tile_size as f32 + half,
+            ty as f32 * self.tile_size as f32 + half,
+        )
+    }
+
     /// Number of regions.
     pub fn region_count(&self) -> usize {
         self.region_cols as usize * self.region_rows as usize

@@ -73,6 +73,11 @@ impl Directory {
         self.0.contains_key(&id)
     }
 
+    /// The ids of every player, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = PlayerId> + '_ {
+        self.0.keys().copied()
+    }
+
     /// Number of players in the world.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -229,6 +229,20 @@ impl Members {
         removed
     }
 
+    /// Removes every member and returns them by id, each carrying its view
+    /// (used when the map is swapped and all regions are rebuilt).
+    pub fn drain(&mut self) -> Vec<Member> {
+        self.changed = true;
+        let mut all = std::mem::take(&mut self.list);
+        for member in &mut all {
+            if let View::Stored { .. } = member.view {
+                member.view = View::Carried(member.view.resolve(&self.views).to_vec());
+            }
+        }
+        self.views.clear();
+        all
+    }
+
     /// Adds `arrivals` (sorted by id, ascending) in one merge pass; an
     /// arrival replaces a member with the same id.
     pub fn insert_many(&mut self, arrivals: Vec<Member>) {

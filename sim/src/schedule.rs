@@ -25,7 +25,7 @@ pub enum TickPhase {
     Ingest,
     /// Check inputs; apply leaves, joins and intents; keep valid chat.
     Validate,
-    /// Apply standing intents; send owed corrections.
+    /// Apply standing intents; send owed corrections and map-change notices.
     Move,
     /// Move players that crossed a border (beyond the margin) to their new region.
     Handoff,
@@ -65,6 +65,7 @@ pub fn build_schedule() -> Schedule {
     crate::input::plugin(&mut schedule);
     crate::player::plugin(&mut schedule);
     crate::movement::plugin(&mut schedule);
+    crate::reload::plugin(&mut schedule);
     crate::handoff::plugin(&mut schedule);
     crate::region::plugin(&mut schedule);
     crate::fanout::plugin(&mut schedule);

@@ -6,7 +6,7 @@
 //! I/O: the caller decides when a tick happens and what to do with its
 //! [`TickOutput`].
 
-use battlegrid_protocol::{PlayerId, Position, RegionId};
+use battlegrid_protocol::{MapInfo, PlayerId, Position, RegionId};
 use bevy_ecs::prelude::*;
 use bevy_tasks::{ComputeTaskPool, TaskPool};
 use rand::SeedableRng;
@@ -17,6 +17,7 @@ use crate::map::MapSpec;
 use crate::outbox::{Outputs, TickOutput};
 use crate::player::{Directory, InRegion, Pos, SimRng};
 use crate::region::spawn_regions;
+use crate::reload::{PendingMapChanges, Relocation};
 use crate::schedule::{Tick, build_schedule};
 use crate::settings::{SettingsError, SimSettings};
 use crate::snapshot::{SnapshotPublisher, SnapshotReader};
@@ -124,6 +125,40 @@ impl Simulation {
         self.world.resource::<SimSettings>()
     }
 
+    /// Swaps in a new version of the map between two ticks; returns the
+    /// players it had to move, by increasing id.
+    ///
+    /// Every player stays in the world with its id, name, intent and view.
+    /// A player outside the new map or on a tile that is now blocked moves
+    /// to the centre of the nearest free tile; every player then belongs to
+    /// the region of the new grid containing its position. The regions, and
+    /// their spatial indices, are rebuilt. In the next [`Simulation::step`]
+    /// each player is sent one `MapChanged` (after that tick's move, like a
+    /// correction), and the Interest phase sends only what changed in each
+    /// view. Cost: linear in players plus regions, plus a ring search per
+    /// relocated player; no clock, no I/O, deterministic.
+    pub fn replace_map(&mut self, map: MapSpec) -> Vec<Relocation> {
+        crate::reload::replace_map(&mut self.world, map)
+    }
+
+    /// What clients are told about the map being simulated.
+    pub fn map_info(&self) -> MapInfo {
+        self.map().info()
+    }
+
+    /// The region containing `position` on the current map (positions
+    /// outside it are clamped to the nearest region).
+    pub fn region_at(&self, position: Position) -> RegionId {
+        self.map().region_at(position)
+    }
+
+    /// The ids of every player in the world, sorted.
+    pub fn player_ids(&self) -> Vec<PlayerId> {
+        let mut ids: Vec<PlayerId> = self.world.resource::<Directory>().ids().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The ECS world, read-only, for tests and diagnostics that inspect
     /// regions, indices and views directly.
     pub fn world(&self) -> &World {
@@ -144,5 +179,6 @@ pub(crate) fn new_world(map: MapSpec, settings: SimSettings, seed: u64) -> World
     world.init_resource::<Outputs>();
     world.init_resource::<Directory>();
     world.init_resource::<SnapshotPublisher>();
+    world.init_resource::<PendingMapChanges>();
     world
 }
