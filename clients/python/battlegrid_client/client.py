@@ -203,6 +203,10 @@ class GameClient:
         """Asks for a ``Pong`` with this nonce."""
         self.send(m.Ping(nonce))
 
+    def change_map(self, name: str) -> None:
+        """Asks to move to map ``name``; ``MapChanged`` or ``Error(UNKNOWN_MAP)`` answers."""
+        self.send(m.ChangeMap(name))
+
     # --- receiving ----------------------------------------------------------
 
     async def recv(self, timeout: float | None = None) -> Any:

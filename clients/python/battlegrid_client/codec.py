@@ -69,7 +69,7 @@ def _decode(data: bytes, variants: tuple[type, ...]) -> Any:
 
 
 def encode_client(msg: Any) -> bytes:
-    """Encodes a ``ClientMessage`` (``Hello``, ``Move``, ``Shout``, ``Broadcast``, ``Ping``)."""
+    """Encodes a ``ClientMessage`` (``Hello``, ``Move``, ``Shout``, ``Broadcast``, ``Ping``, ``ChangeMap``)."""
     return _encode(msg, _CLIENT_INDEX, "client")
 
 

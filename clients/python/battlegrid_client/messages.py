@@ -11,8 +11,9 @@ index of a message is its position in :data:`CLIENT_MESSAGES` or
 from __future__ import annotations
 
 import math
+import unicodedata
 
-from .schema import F32, STR, U16, U32, U64, StructOf, VecOf, wire
+from .schema import F32, STR, U16, U32, U64, BoolType, StructOf, VecOf, wire
 
 #: ``Hello.version`` this client speaks.
 PROTOCOL_VERSION = 1
@@ -22,6 +23,8 @@ MAX_TOKEN_LEN = 128
 MAX_TEXT_LEN = 512
 #: Longest player name, in bytes of UTF-8.
 MAX_NAME_LEN = 32
+#: Longest map name (``ChangeMap.map``, ``MapInfo.name``), in bytes of UTF-8.
+MAX_MAP_NAME_LEN = 255
 
 # PlayerId is a u64, RegionId a u32 and ErrorCode a u16: newtypes encode as
 # their inner value, so they are plain ints here.
@@ -46,6 +49,7 @@ class ErrorCode:
     TOO_SLOW = 15
     SHUTTING_DOWN = 16
     INVALID_VALUE = 17
+    UNKNOWN_MAP = 18
     INTERNAL = 100
 
     @classmethod
@@ -153,6 +157,16 @@ class Ping:
     nonce: int
 
 
+@wire(("map", STR))
+class ChangeMap:
+    """Asks to move to another loaded map's spawn point.
+
+    Answered by ``MapChanged``, or ``Error`` with ``UNKNOWN_MAP``.
+    """
+
+    map: str
+
+
 # --- server messages -------------------------------------------------------
 
 
@@ -254,8 +268,32 @@ class Pong:
     tick: int
 
 
+@wire(
+    ("map", StructOf(MapInfo)),
+    ("region", REGION_ID),
+    ("position", StructOf(Position)),
+    ("seq", U32),
+    ("relocated", BoolType()),
+    ("reason", STR),
+)
+class MapChanged:
+    """The player's map was reloaded, or the player moved to another map.
+
+    ``position`` and ``seq`` are authoritative like a ``PositionCorrected``;
+    ``relocated`` says whether the server moved the player; see
+    docs/PROTOCOL.md, "MapChanged", for what to do with the view.
+    """
+
+    map: MapInfo
+    region: int
+    position: Position
+    seq: int
+    relocated: bool
+    reason: str
+
+
 #: ``ClientMessage`` variants; the index is the wire variant index.
-CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping)
+CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping, ChangeMap)
 #: ``ServerMessage`` variants; the index is the wire variant index.
 SERVER_MESSAGES: tuple[type, ...] = (
     Welcome,
@@ -269,6 +307,7 @@ SERVER_MESSAGES: tuple[type, ...] = (
     BroadcastHeard,
     Error,
     Pong,
+    MapChanged,
 )
 
 
@@ -276,7 +315,8 @@ def validate_client_message(msg: object) -> None:
     """Raises ``ValueError`` for a message the server would refuse.
 
     Checks the limits of docs/PROTOCOL.md that the wire format cannot
-    express: token and text lengths, finite numbers, non-negative speed.
+    express: token, text and map name lengths, finite numbers,
+    non-negative speed, map names without control characters.
     """
     if isinstance(msg, Hello):
         if len(msg.token.encode("utf-8")) > MAX_TOKEN_LEN:
@@ -292,3 +332,12 @@ def validate_client_message(msg: object) -> None:
             raise ValueError("a Move holds a NaN or infinite number")
         if i.speed < 0:
             raise ValueError("a Move's speed must not be negative")
+    elif isinstance(msg, ChangeMap):
+        size = len(msg.map.encode("utf-8"))
+        if size == 0:
+            raise ValueError("map name is empty")
+        if size > MAX_MAP_NAME_LEN:
+            raise ValueError(f"map name of {size} bytes exceeds the limit of {MAX_MAP_NAME_LEN}")
+        # Rust's char::is_control: Unicode category Cc.
+        if any(unicodedata.category(c) == "Cc" for c in msg.map):
+            raise ValueError("map name contains a control character")

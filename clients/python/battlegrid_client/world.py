@@ -2,8 +2,8 @@
 
 :class:`World` applies server messages by the rules of docs/PROTOCOL.md
 ("Semantics"): the own position comes from ``Welcome`` and
-``PositionCorrected`` and is predicted in between from the standing
-intent; other players enter and leave with ``EntitiesEntered`` /
+``PositionCorrected`` (and ``MapChanged``) and is predicted in between
+from the standing intent; other players enter and leave with ``EntitiesEntered`` /
 ``EntitiesLeft``; ``StateUpdate`` moves players in view, ignoring stale
 ticks and players not in view. It does no I/O. Left out: blocked tiles
 (the map's tiles are not sent to clients), so prediction only stops at the
@@ -64,6 +64,8 @@ class World:
         """Applies one server message received after ``Welcome``."""
         if isinstance(msg, m.PositionCorrected):
             self._set_position(msg.position)
+        elif isinstance(msg, m.MapChanged):
+            self.map_changed(msg)
         elif isinstance(msg, m.RegionChanged):
             self.region = msg.region
         elif isinstance(msg, m.EntitiesEntered):
@@ -77,6 +79,19 @@ class World:
         elif isinstance(msg, (m.ShoutHeard, m.BroadcastHeard)):
             self.heard.append(msg)
             del self.heard[:-1000]
+
+    def map_changed(self, msg: m.MapChanged) -> None:
+        """Adopts a new map or a new version of it (docs/PROTOCOL.md, "MapChanged").
+
+        The position is authoritative, like a correction, and the standing
+        intent keeps applying. A reload of the same map keeps the view (the
+        server sends only what changed); a move to another map clears it.
+        """
+        if self.map is None or self.map.name != msg.map.name:
+            self.view.clear()
+        self.map = msg.map
+        self.region = msg.region
+        self._set_position(msg.position)
 
     def state_update(self, msg: m.StateUpdate) -> bool:
         """Applies a datagram update; False if it was stale and ignored.

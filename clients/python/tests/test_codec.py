@@ -156,9 +156,9 @@ def test_trailing_and_truncated_bytes_are_errors():
 
 def test_unknown_variant_is_kept_for_skipping():
     """Appended variants decode to UnknownMessage instead of failing."""
-    msg = codec.decode_server(bytes.fromhex("0b 01 02 03"))
-    assert msg == codec.UnknownMessage(index=11, payload=bytes.fromhex("0b 01 02 03"))
-    assert codec.decode_client(b"\x05") == codec.UnknownMessage(5, b"\x05")
+    msg = codec.decode_server(bytes.fromhex("0c 01 02 03"))
+    assert msg == codec.UnknownMessage(index=12, payload=bytes.fromhex("0c 01 02 03"))
+    assert codec.decode_client(b"\x06") == codec.UnknownMessage(6, b"\x06")
 
 
 def test_encoding_the_wrong_side_is_refused():
@@ -184,6 +184,7 @@ def test_every_message_round_trips():
         m.Shout("é" * 256),
         m.Broadcast(""),
         m.Ping(2**64 - 1),
+        m.ChangeMap("é" * 127),
     ]
     samples_server = [
         m.Welcome(2**64 - 1, 2**32 - 1, p, 65535, m.MapInfo("", 0, 2**32 - 1, 1, 1)),
@@ -197,6 +198,7 @@ def test_every_message_round_trips():
         m.BroadcastHeard(1, "n", 5, "t"),
         m.Error(999, "unknown code"),
         m.Pong(0, 0),
+        m.MapChanged(m.MapInfo("m", 1, 1, 1, 1), 2**32 - 1, p, 2**32 - 1, False, ""),
     ]
     assert {type(x) for x in samples_client} == set(m.CLIENT_MESSAGES)
     assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES)
@@ -225,9 +227,11 @@ def test_random_bytes_only_raise_decode_error():
 
 
 def test_validate_client_message_limits():
-    """Text, token, finiteness and speed limits of PROTOCOL.md."""
+    """Text, token, map name, finiteness and speed limits of PROTOCOL.md."""
     m.validate_client_message(m.Shout("a" * 512))
     m.validate_client_message(m.Hello(1, "t" * 128))
+    m.validate_client_message(m.ChangeMap("m" * 255))
+    m.validate_client_message(m.ChangeMap("hafen-ü"))
     bad = [
         m.Shout("a" * 513),
         m.Broadcast("é" * 257),
@@ -235,6 +239,12 @@ def test_validate_client_message_limits():
         m.Move(m.MoveIntent(1, m.Vec2(math.nan, 0), 1.0, m.Position(0, 0))),
         m.Move(m.MoveIntent(1, m.Vec2(1, 0), -1.0, m.Position(0, 0))),
         m.Move(m.MoveIntent(1, m.Vec2(1, 0), 1.0, m.Position(math.inf, 0))),
+        m.ChangeMap(""),
+        m.ChangeMap("m" * 256),
+        m.ChangeMap("é" * 128),
+        m.ChangeMap("a\nb"),
+        m.ChangeMap("del\x7f"),
+        m.ChangeMap("c1\x85"),
     ]
     for msg in bad:
         with pytest.raises(ValueError):

@@ -28,6 +28,7 @@ EXPECTED = {
     "client_shout.bin": m.Shout("hello, world"),
     "client_broadcast.bin": m.Broadcast("gg ë"),
     "client_ping.bin": m.Ping(70000),
+    "client_change_map.bin": m.ChangeMap("harbour"),
     "server_welcome.bin": m.Welcome(
         player_id=42,
         region=9,
@@ -49,6 +50,14 @@ EXPECTED = {
     "server_broadcast_heard.bin": m.BroadcastHeard(42, "zed", 9, "gg ë"),
     "server_error.bin": m.Error(m.ErrorCode.TEXT_TOO_LONG, "text of 600 bytes exceeds the limit of 512"),
     "server_pong.bin": m.Pong(70000, 1234),
+    "server_map_changed.bin": m.MapChanged(
+        map=m.MapInfo("meadow", 2048, 1024, 4, 2),
+        region=5,
+        position=P(520.0, 600.5),
+        seq=301,
+        relocated=True,
+        reason="your tile became blocked; moved to the nearest free tile",
+    ),
 }
 
 

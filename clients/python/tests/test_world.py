@@ -86,3 +86,26 @@ def test_region_and_heard_messages():
     for i in range(1005):
         w.apply(m.ShoutHeard(2, "b", P(0, 0), str(i)))
     assert len(w.heard) == 1000 and w.heard[-1].text == "1004"
+
+
+def test_map_changed_on_reload_keeps_the_view_and_snaps_like_a_correction():
+    """A reload of the same map: new map info and region, position snapped, intent kept, view kept."""
+    w, clock = world()
+    w.apply(m.EntitiesEntered((m.EntityInfo(7, "ann", P(1.0, 2.0)),)))
+    w.intent_sent(intent(1, 1.0, 0.0, 20.0))
+    clock.now = 1.0
+    reload = m.MapChanged(m.MapInfo("t", 200, 150, 4, 4), 9, P(40.0, 60.0), 1, True, "moved")
+    w.apply(reload)
+    assert (w.map, w.region) == (reload.map, 9)
+    assert 7 in w.view
+    clock.now = 1.5
+    assert w.predicted_position() == pytest.approx(P(50.0, 60.0))
+
+
+def test_map_changed_to_another_map_clears_the_view():
+    """A move to another map: the old map's players are forgotten."""
+    w, _ = world()
+    w.apply(m.EntitiesEntered((m.EntityInfo(7, "ann", P(1.0, 2.0)),)))
+    w.apply(m.MapChanged(m.MapInfo("harbour", 512, 512, 2, 2), 0, P(8.0, 8.0), 0, True, "moved"))
+    assert w.view == {} and w.map.name == "harbour"
+    assert w.predicted_position() == P(8.0, 8.0)
