@@ -12,6 +12,7 @@ pub mod config;
 pub mod game;
 pub mod http;
 pub mod maps;
+pub mod metrics;
 mod server;
 pub mod store;
 

@@ -21,6 +21,7 @@ use crate::auth::{Auth, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
 use crate::game::GameListener;
 use crate::http::{GameInfo, ServerInfo, admin_router, public_router, serve};
+use crate::metrics::Metrics;
 use crate::store::{SledStore, Store};
 
 /// Addresses the listeners are bound to (ports resolved when 0 was asked).
@@ -132,10 +133,11 @@ impl Server {
             config.http_limits.clone(),
             stop_rx.clone(),
         ));
+        let metrics = Arc::new(Metrics::new(game.stats()));
         let admin = tokio::spawn(serve(
             "admin",
             admin,
-            admin_router(),
+            admin_router(Arc::clone(&auth), metrics),
             config.http_limits.clone(),
             stop_rx,
         ));

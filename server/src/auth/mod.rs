@@ -1,12 +1,14 @@
 //! Accounts and sessions over HTTP: sign-up, login, logout, `GET /v1/me`,
 //! and the in-memory token table the game gateway will read.
 //!
-//! Submodules: `routes` (handlers), `names` (name and password rules),
+//! Submodules: `routes` (handlers), `admin` (sessions for trusted tools on
+//! the admin listener), `names` (name and password rules),
 //! `password` (Argon2id on the blocking pool), `token` (token format and
 //! hash), `token_table` (live sessions), `rate_limit`, `extract` (JSON and
 //! bearer extractors), `error` (the `{code, message}` answer). Listener
 //! setup, body limits and timeouts are in `crate::http`, not here.
 
+mod admin;
 mod error;
 mod extract;
 mod names;
@@ -16,6 +18,7 @@ mod routes;
 mod token;
 mod token_table;
 
+pub use admin::admin_router;
 pub use error::ApiError;
 pub use names::{NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, name_key};
 pub use password::{PasswordError, Passwords};
@@ -37,6 +40,11 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+/// The stored "password hash" of an account made through the admin API
+/// ([`admin_router`]): not a PHC string, so no password ever matches it; such
+/// accounts play only with sessions the admin API issues.
+pub const NO_PASSWORD: &str = "!no-password";
 
 /// Shared state of the auth API.
 pub type AuthState = Arc<Auth>;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::extract::{ApiJson, Bearer, ClientIp};
 use super::names::{PASSWORD_MAX_BYTES, check_password, name_key};
-use super::{AuthState, now_ms, token};
+use super::{AuthState, NO_PASSWORD, now_ms, token};
 use crate::store::{NewAccount, SessionRecord};
 
 /// The auth API's routes, with their state applied.
@@ -38,8 +38,9 @@ struct AccountCreated {
     name: String,
 }
 
+/// Answer of login (and of the admin's session endpoint).
 #[derive(Serialize)]
-struct SessionCreated {
+pub(super) struct SessionCreated {
     token: String,
     /// Absolute expiry, unix seconds.
     expires_at: u64,
@@ -119,7 +120,13 @@ async fn log_in(
         return Err(ApiError::invalid_credentials());
     }
     let account = auth.store.account_by_name(&key).await?;
-    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+    // A password-less account (made by the admin API) is verified against
+    // the dummy hash like an unknown name, so timing tells them apart from
+    // nothing.
+    let stored_hash = account
+        .as_ref()
+        .map(|a| a.password_hash.clone())
+        .filter(|h| h != NO_PASSWORD);
     let ok = auth
         .passwords
         .verify(credentials.password, stored_hash)
@@ -129,6 +136,19 @@ async fn log_in(
         tracing::info!(name = %credentials.name, %ip, "login refused");
         return Err(ApiError::invalid_credentials());
     };
+    let created = issue_session(&auth, &account, ip).await?;
+    tracing::info!(account_id = account.id.0, %ip, "session created");
+    Ok(Json(created))
+}
+
+/// Makes a session for `account`: a new token, its hash stored (before the
+/// answer: a token the store lost would fail after a restart) and put in the
+/// live table.
+pub(super) async fn issue_session(
+    auth: &AuthState,
+    account: &crate::store::AccountRecord,
+    ip: std::net::IpAddr,
+) -> Result<SessionCreated, ApiError> {
     let token = token::generate().map_err(ApiError::internal)?;
     let hash = token::hash(&token);
     let now = now_ms();
@@ -142,13 +162,12 @@ async fn log_in(
     };
     auth.store.put_session(hash, &record).await?;
     auth.tokens.insert(hash, &record);
-    tracing::info!(account_id = account.id.0, %ip, "session created");
-    Ok(Json(SessionCreated {
+    Ok(SessionCreated {
         token,
         expires_at: record.expires_at_ms / 1000,
         account_id: account.id.0,
-        name: account.name,
-    }))
+        name: account.name.clone(),
+    })
 }
 
 async fn log_out(State(auth): State<AuthState>, bearer: Bearer) -> Result<StatusCode, ApiError> {

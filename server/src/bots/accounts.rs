@@ -1,17 +1,22 @@
-//! Account setup: every bot signs up (a taken name is fine: the account
-//! exists from an earlier run) and logs in, with a bounded number of
-//! requests in flight because each one costs the server an Argon2 hash.
+//! Account setup, two ways (`--accounts`):
 //!
-//! When the server's rate limits answer 429, the request waits the
-//! `Retry-After` it was given and tries again, a bounded number of times.
-//! The server's default limits are meant for people, not for hundreds of
-//! bots from one address: load tests raise `[rate_limits]` in the server's
-//! configuration (see the `bots` module docs).
+//! - `admin` (default): one `POST /v1/admin/sessions` per bot on the
+//!   server's admin listener, which makes a password-less account if needed
+//!   and issues a session. No Argon2, no rate limit: hundreds of bots are
+//!   ready in a second or two, and the server's memory is not inflated by
+//!   concurrent hashes before the connect phase measures it.
+//! - `public`: the player's path, sign-up (a taken name is fine: the
+//!   account exists from an earlier run) then login, a few at a time since
+//!   each costs the server an Argon2 hash. When the rate limits answer 429,
+//!   the request waits the `Retry-After` it was given and tries again, a
+//!   bounded number of times; the default limits (10 sign-ups a minute per
+//!   address) are meant for people, so this path is for small runs or for
+//!   servers configured with higher `[rate_limits]`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use battlegrid_protocol::client::{AuthClient, HttpError, Session};
+use battlegrid_protocol::client::{AdminClient, AuthClient, HttpError, Session};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -32,12 +37,20 @@ pub struct BotAccount {
     pub session: Session,
 }
 
-/// Signs up and logs in bots `1..=count`; returns those that succeeded,
+/// Where sessions come from.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    /// The admin listener's session endpoint.
+    Admin(AdminClient),
+    /// Public sign-up and login with this password.
+    Public(AuthClient, String),
+}
+
+/// Gets sessions for bots `1..=count`; returns those that succeeded,
 /// ordered by index. Stops starting new requests once `stop` turns true.
 pub async fn prepare(
-    auth: &AuthClient,
+    provider: &Provider,
     prefix: &str,
-    password: &str,
     count: u32,
     concurrency: u32,
     metrics: &Arc<Metrics>,
@@ -50,13 +63,16 @@ pub async fn prepare(
         if *stop.borrow() {
             break;
         }
-        let auth = auth.clone();
+        let provider = provider.clone();
         let name = bot_name(prefix, index);
-        let password = password.to_owned();
         let metrics = metrics.clone();
         tasks.spawn(async move {
             let _permit = permit;
-            match account(&auth, &name, &password, &metrics).await {
+            let session = match &provider {
+                Provider::Admin(admin) => admin_account(admin, &name, &metrics).await,
+                Provider::Public(auth, password) => account(auth, &name, password, &metrics).await,
+            };
+            match session {
                 Ok(session) => {
                     Metrics::bump(&metrics.tallies.logged_in);
                     Some(BotAccount { index, session })
@@ -77,6 +93,19 @@ pub async fn prepare(
     }
     ready.sort_by_key(|a| a.index);
     ready
+}
+
+/// A session from the admin API, making the account when missing.
+async fn admin_account(
+    admin: &AdminClient,
+    name: &str,
+    metrics: &Metrics,
+) -> Result<Session, HttpError> {
+    let made = admin.session(name, true).await?;
+    if made.created {
+        Metrics::bump(&metrics.tallies.signed_up);
+    }
+    Ok(made.session)
 }
 
 /// Sign-up (unless the name exists) then login.

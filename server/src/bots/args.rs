@@ -27,13 +27,25 @@ pub struct BotsArgs {
     /// certificate fingerprint come from its `/v1/server-info`.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
+    /// How bots get sessions: `admin` asks the server's admin listener
+    /// (`--admin`) for them, with no password hashing or rate limit;
+    /// `public` signs up and logs in like a player (slow on purpose, and
+    /// rate-limited per address).
+    #[arg(long, value_enum, default_value_t = AccountSource::Admin)]
+    pub accounts: AccountSource,
+    /// Base URL of the server's admin listener, for `--accounts admin` and
+    /// for reading the server's `/metrics` (tick times, memory, CPU) into the
+    /// summary.
+    #[arg(long, default_value = "http://127.0.0.1:9090")]
+    pub admin: String,
     /// Print one JSON object with the results on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
     /// Shouts per bot per second (0 to 10; 0 disables shouting).
     #[arg(long, default_value_t = 0.2, value_parser = parse_rate)]
     pub shout_rate: f64,
-    /// Password of every bot account (at least 8 characters).
+    /// Password of every bot account, with `--accounts public` (at least 8
+    /// characters).
     #[arg(long, default_value = "bots-password", value_parser = parse_password)]
     pub password: String,
     /// Account names are `<prefix>-00001`, `<prefix>-00002`, ...
@@ -49,6 +61,15 @@ pub struct BotsArgs {
     /// Seed of the bots' random walks (default: taken from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+/// Where bot sessions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountSource {
+    /// `POST /v1/admin/sessions` on the admin listener.
+    Admin,
+    /// Public sign-up and login.
+    Public,
 }
 
 /// The account name of bot number `index` (counting from 1).

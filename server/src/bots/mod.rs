@@ -1,38 +1,32 @@
 //! `battlegrid bots`: a load generator that plays the game like many people.
 //!
-//! A run has four phases: accounts (sign up or log in `<prefix>-00001`...,
-//! a few at a time since each costs the server an Argon2 hash), connecting
-//! (QUIC with the certificate pinned from `/v1/server-info`, a bounded number
-//! of handshakes at once), the measurement window of `--duration` (every bot
-//! walks randomly, shouts at `--shout-rate` and counts what it receives), and
-//! the stop (every bot closes its connection with code 0). A live progress
-//! line goes to stderr once a second; the summary table (or with `--json`
-//! one JSON object) goes to stdout. Ctrl-C ends the run early and still
-//! prints the summary.
+//! A run has four phases: accounts (sessions for `<prefix>-00001`...,
+//! from the admin listener by default, or by public sign-up and login with
+//! `--accounts public`; see [`accounts`]), connecting (QUIC with the
+//! certificate pinned from `/v1/server-info`, a bounded number of
+//! handshakes at once), the measurement window of `--duration` (every bot
+//! walks randomly, shouts at `--shout-rate` and counts what it receives),
+//! and the stop (every bot closes its connection with code 0). A live
+//! progress line goes to stderr once a second; the summary table (or with
+//! `--json` one JSON object) goes to stdout. Ctrl-C ends the run early and
+//! still prints the summary.
+//!
+//! When the admin listener answers, the summary also has the server's side
+//! read from its `/metrics` ([`server_metrics`]): tick time p50/p99 over
+//! the window, resident memory before connecting and with every bot
+//! connected (so memory per client), and the CPU the server used.
 //!
 //! Exit status: 0 when every bot played without an error, 2 when the run
 //! completed with errors (they are counted and sampled in the summary), 1
 //! when the run could not start (server unreachable, no game listener).
 //!
-//! The server's default limits per client address (sign-up and login rates,
-//! 64 game connections per IP) are meant for people; hundreds of bots from
-//! one address need higher ones, e.g. in the server's TOML configuration:
-//!
-//! ```toml
-//! [rate_limits.signup_per_ip]
-//! per_minute = 100000
-//! burst = 10000
-//! [rate_limits.login_per_ip]
-//! per_minute = 100000
-//! burst = 10000
-//! [quic]
-//! max_connections_per_ip = 10000
-//! ```
-//!
-//! With the default rate limits the accounts phase still finishes, waiting
-//! out each 429's `Retry-After`, only slowly; bots beyond the connection cap
-//! are refused and counted as connect failures. The bots talk only to the server given by
-//! `--server`, and every count, rate and duration is bounded (see [`args`]).
+//! Loopback connections are exempt from the server's per-address
+//! connection cap by default, so thousands of bots on the server's machine
+//! need no configuration. From another machine, raise `[quic]
+//! max_connections_per_ip`, and reach the admin listener through an SSH
+//! tunnel rather than exposing it. The bots talk only to the servers given
+//! by `--server` and `--admin`, and every count, rate and duration is
+//! bounded (see [`args`]).
 
 pub mod accounts;
 pub mod args;
@@ -40,6 +34,7 @@ pub mod bot;
 pub mod cpu;
 pub mod metrics;
 pub mod report;
+pub mod server_metrics;
 pub mod shout;
 pub mod walk;
 
@@ -48,11 +43,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use battlegrid_protocol::PROTOCOL_VERSION;
-use battlegrid_protocol::client::{AuthClient, ClientEndpoint};
+use battlegrid_protocol::client::{AdminClient, AuthClient, ClientEndpoint};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-pub use args::BotsArgs;
+use accounts::Provider;
+pub use args::{AccountSource, BotsArgs};
 use bot::Bot;
 use metrics::Metrics;
 use report::{Rates, Summary};
@@ -115,10 +111,13 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
     let progress = Progress::start(args.count, metrics.clone());
 
     let started = Instant::now();
+    let provider = match args.accounts {
+        AccountSource::Admin => Provider::Admin(AdminClient::new(&args.admin)?),
+        AccountSource::Public => Provider::Public(auth.clone(), args.password.clone()),
+    };
     let accounts = accounts::prepare(
-        &auth,
+        &provider,
         &args.prefix,
-        &args.password,
         args.count,
         args.auth_concurrency,
         &metrics,
@@ -126,6 +125,11 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
     )
     .await;
     let accounts_took = started.elapsed();
+    let scraper = server_metrics::Scraper::new(&args.admin);
+    let mut server = server_metrics::Series::default();
+    if let Some(scraper) = &scraper {
+        server.before_connect = scraper.sample().await;
+    }
 
     progress.set_phase("connect");
     let connecting = Instant::now();
@@ -165,9 +169,34 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
     metrics.reset_shout_latency();
     let window_start = (Instant::now(), metrics.tallies.read());
     let cpu_start = cpu::process_cpu_time();
+    let (end_sampling, sampling_ended) = tokio::sync::oneshot::channel::<()>();
+    let sampling = scraper.clone().map(|scraper| {
+        tokio::spawn(async move {
+            let mut samples = vec![scraper.sample().await];
+            let mut every = tokio::time::interval(SERVER_SAMPLE_EVERY);
+            every.tick().await;
+            tokio::pin!(sampling_ended);
+            // `--duration` is at most 1 h, so at most 720 samples.
+            loop {
+                tokio::select! {
+                    _ = every.tick() => samples.push(scraper.sample().await),
+                    _ = &mut sampling_ended => return samples,
+                }
+            }
+        })
+    });
     let mut stopped = stop.clone();
     let _ = tokio::time::timeout(args.duration, stopped.wait_for(|s| *s)).await;
     let window = window_start.0.elapsed();
+    if let (Some(scraper), Some(sampling)) = (&scraper, sampling) {
+        let _ = end_sampling.send(());
+        if let Ok(samples) = sampling.await {
+            let mut samples = samples.into_iter();
+            server.window_start = samples.next().flatten();
+            server.during = samples.flatten().collect();
+        }
+        server.window_end = scraper.sample().await;
+    }
     let in_window = metrics.tallies.read().since(&window_start.1);
     let bots_cpu_percent = cpu_start
         .zip(cpu::process_cpu_time())
@@ -199,6 +228,7 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
         connect: metrics.connect_latency(),
         shout_latency,
         bots_cpu_percent,
+        server_side: server.summarise(window, totals.connects_ok),
         rates: Rates::over(&in_window, window),
         disconnects: totals.disconnects,
         errors: report::error_count(&totals),
@@ -206,6 +236,9 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
         error_samples: metrics.error_samples(),
     })
 }
+
+/// How often the server's `/metrics` is read during the window.
+const SERVER_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// Waits until every bot has connected or failed to (or the run is stopped).
 async fn wait_until_connected(metrics: &Metrics, expected: u64, stop: &watch::Receiver<bool>) {

@@ -35,6 +35,9 @@ pub struct Summary {
     /// (absent where it cannot be read): near the machine's core count
     /// means the load generator, not the server, set the pace.
     pub bots_cpu_percent: Option<f64>,
+    /// The server's tick times, memory and CPU from its `/metrics`; absent
+    /// when the admin listener was not reachable.
+    pub server_side: Option<super::server_metrics::ServerSide>,
     /// Rates over the measurement window.
     pub rates: Rates,
     /// Totals over the whole run.
@@ -148,6 +151,36 @@ pub fn table(summary: &Summary) -> String {
         format!("{} / {}", t.corrections, t.region_changes),
     );
     row("datagrams dropped by bots", t.datagrams_dropped.to_string());
+    match &summary.server_side {
+        Some(s) => {
+            row(
+                "server tick",
+                format!(
+                    "p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (per 10 s window: median p50, worst p99)",
+                    s.tick_p50_ms, s.tick_p99_ms, s.tick_max_ms
+                ),
+            );
+            row(
+                "server memory (RSS)",
+                format!(
+                    "{:.1} MiB before connecting, {:.1} MiB playing, {}",
+                    s.rss_before_mib,
+                    s.rss_playing_mib,
+                    s.rss_per_client_kib
+                        .map_or("no client".to_owned(), |k| format!("{k:.1} KiB per client"))
+                ),
+            );
+            row("server CPU", format!("{:.0}% of one core", s.cpu_percent));
+            row(
+                "server handshake failures",
+                format!("{:.0}", s.handshake_failures),
+            );
+        }
+        None => row(
+            "server side",
+            "unknown (admin listener /metrics not reachable)".to_owned(),
+        ),
+    }
     row(
         "bots process CPU",
         summary

@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, watch};
 use super::config::QuicConfig;
 use super::peer::Peer;
 use super::session::{frame_error, read_loop, say_last, write_loop};
-use super::stats::GameStats;
+use super::stats::{GameStats, HandshakeFailure};
 use super::tick::{Control, Joining};
 use crate::auth::{Lookup, TokenTable, now_ms, token_hash};
 use crate::store::{AccountId, Store};
@@ -206,8 +206,9 @@ impl Gateway {
         {
             // The client comes back with a token proving its address; only
             // then does the handshake cost the server anything.
-            if let Err(err) = incoming.retry() {
-                err.into_incoming().ignore();
+            match incoming.retry() {
+                Ok(()) => GameStats::bump(&self.stats.retries_sent),
+                Err(err) => err.into_incoming().ignore(),
             }
             return;
         }
@@ -245,26 +246,36 @@ impl Gateway {
         let pending = Pending(&self.pending);
         let timeout = Duration::from_millis(self.config.handshake_timeout_ms);
         let deadline = tokio::time::Instant::now() + timeout;
-        let Ok(connecting) = incoming.accept() else {
-            GameStats::bump(&self.stats.handshake_failures);
-            return;
+        let peer_addr = incoming.remote_address();
+        let connecting = match incoming.accept() {
+            Ok(connecting) => connecting,
+            Err(err) => {
+                tracing::debug!(peer = %peer_addr, %err, "QUIC handshake failed");
+                return self.stats.handshake_failed(HandshakeFailure::Quic);
+            }
         };
         let connection = match tokio::time::timeout_at(deadline, connecting).await {
             Ok(Ok(connection)) => connection,
-            _ => {
-                GameStats::bump(&self.stats.handshake_failures);
-                return;
+            Ok(Err(err)) => {
+                tracing::debug!(peer = %peer_addr, %err, "QUIC handshake failed");
+                return self.stats.handshake_failed(HandshakeFailure::Quic);
+            }
+            Err(_) => {
+                tracing::debug!(peer = %peer_addr, "QUIC handshake timed out");
+                return self.stats.handshake_failed(HandshakeFailure::Quic);
             }
         };
         let hello = tokio::time::timeout_at(deadline, read_hello(&connection)).await;
         let (send, recv, decoder, version, token) = match hello {
             Ok(Ok(hello)) => hello,
             Ok(Err(failure)) => {
-                GameStats::bump(&self.stats.handshake_failures);
+                tracing::debug!(peer = %peer_addr, "bad Hello");
+                self.stats.handshake_failed(HandshakeFailure::BadHello);
                 return failure.end(&connection).await;
             }
             Err(_) => {
-                GameStats::bump(&self.stats.handshake_failures);
+                tracing::debug!(peer = %peer_addr, "no Hello before the deadline");
+                self.stats.handshake_failed(HandshakeFailure::HelloTimeout);
                 let reason = format!("no Hello within {} ms", timeout.as_millis());
                 let code = ErrorCode::HANDSHAKE_TIMEOUT;
                 return connection.close(u32::from(code.0).into(), reason.as_bytes());
@@ -274,7 +285,7 @@ impl Gateway {
         let (player, name, position) = match self.check_hello(version, &token).await {
             Ok(joined) => joined,
             Err((code, reason)) => {
-                GameStats::bump(&self.stats.handshake_failures);
+                self.stats.handshake_failed(HandshakeFailure::Rejected);
                 return Failure::reject(code, reason, send).end(&connection).await;
             }
         };

@@ -385,9 +385,15 @@ impl TickTimer {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.histogram.saturating_record(micros.max(1));
         self.ticks += 1;
+        GameStats::bump(&stats.ticks);
+        GameStats::set(&stats.players, clients as u64);
         if !self.ticks.is_multiple_of(self.every) {
             return;
         }
+        let window = &stats.tick_window;
+        GameStats::set(&window.p50_us, self.histogram.value_at_quantile(0.5));
+        GameStats::set(&window.p99_us, self.histogram.value_at_quantile(0.99));
+        GameStats::set(&window.max_us, self.histogram.max());
         let overruns = GameStats::get(&stats.tick_overruns);
         let new_overruns = overruns - self.overruns_logged;
         self.overruns_logged = overruns;

@@ -1,14 +1,37 @@
-//! The admin listener's routes (loopback by default). Only `/healthz` for
-//! now; the admin API, dashboard and `/metrics` come with later issues.
+//! The admin listener's router (loopback by default): `/healthz`,
+//! `/metrics` (Prometheus) and the admin API's session endpoint. The
+//! dashboard and the rest of the admin API come with later issues; the
+//! listener has no authentication of its own yet, which is why it binds
+//! loopback unless the operator says otherwise.
+
+use std::sync::Arc;
 
 use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::public::{healthz, not_found};
+use crate::auth::{self, AuthState};
+use crate::metrics::{CONTENT_TYPE, Metrics};
 
 /// Router of the admin listener.
-pub fn admin_router() -> Router {
+pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, CONTENT_TYPE),
+                        (header::CACHE_CONTROL, "no-store"),
+                    ],
+                    metrics.render(),
+                )
+                    .into_response()
+            }),
+        )
+        .merge(auth::admin_router(auth))
         .fallback(not_found)
 }

@@ -233,7 +233,7 @@ async fn first_addr(target: impl tokio::net::ToSocketAddrs) -> Option<SocketAddr
     tokio::net::lookup_host(target).await.ok()?.next()
 }
 
-async fn json_or_error<T: DeserializeOwned>(response: Response) -> Result<T, HttpError> {
+pub(super) async fn json_or_error<T: DeserializeOwned>(response: Response) -> Result<T, HttpError> {
     if response.status().is_success() {
         Ok(response.json().await?)
     } else {

@@ -39,6 +39,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod events;
 pub mod game;
 pub mod http;
@@ -47,6 +48,7 @@ pub mod tls;
 #[cfg(test)]
 mod test_server;
 
+pub use admin::{AdminClient, AdminSession};
 pub use events::{Closed, ClosedBy, Event, ReaderStats};
 pub use game::{ClientEndpoint, ConnectError, GameClient, SendError, Welcome};
 pub use http::{Account, AuthClient, GameInfo, GameTarget, HttpError, ServerInfo, Session};
