@@ -277,12 +277,24 @@ async fn connections_per_ip_are_capped() {
 }
 
 /// With Retry configured for every new address (`retry_above_pending = 0`,
-/// as under load), clients still connect and play. This does not prove a
-/// Retry was sent: the server exposes no count of Retries yet (a counter in
-/// `GameStats` behind a metrics endpoint would let this test assert it).
+/// as under load), the server sends a Retry (counted in `/metrics`) and
+/// the client, coming back with the token, connects and plays.
 #[tokio::test]
-async fn clients_connect_with_retry_forced() {
+async fn clients_connect_after_a_retry() {
     let server = start(|config| config.quic.retry_above_pending = 0);
     let (mut ann, _) = player(&server, "ann").await;
     until_pong(&mut ann, 1).await;
+    let metrics = reqwest::get(format!("http://{}/metrics", server.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let retries: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("battlegrid_game_retries_sent_total "))
+        .expect("retries series")
+        .parse()
+        .unwrap();
+    assert!(retries >= 1, "{metrics}");
 }
