@@ -28,6 +28,22 @@ pub enum Input {
         /// point chosen by the seeded RNG.
         position: Option<Position>,
     },
+    /// A player arrives from another map of the same server (it asked with
+    /// `ChangeMap`, or its map was removed): placed like a [`Input::Join`],
+    /// but greeted with `MapChanged` (`relocated: true`, `seq: 0`) instead
+    /// of `Welcome`, because its connection is already in the game. The
+    /// caller removes it from its old map with [`Input::Leave`] there.
+    Arrive {
+        /// The player (its account id).
+        id: PlayerId,
+        /// Display name, at most `MAX_NAME_LEN` bytes.
+        name: String,
+        /// Where to place it; `None`, or a blocked or off-map position,
+        /// means a spawn point chosen by the seeded RNG.
+        position: Option<Position>,
+        /// Why it moved, in words for the player (`MapChanged.reason`).
+        reason: String,
+    },
     /// A player leaves (disconnected or logged out).
     Leave {
         /// The player.
@@ -61,6 +77,7 @@ impl Input {
     pub fn player(&self) -> PlayerId {
         match self {
             Input::Join { id, .. }
+            | Input::Arrive { id, .. }
             | Input::Leave { id }
             | Input::Move { id, .. }
             | Input::Shout { id, .. }
@@ -82,6 +99,9 @@ pub struct JoinRequest {
     pub name: String,
     /// Requested position (not yet checked).
     pub position: Option<Position>,
+    /// For a player arriving from another map, the `MapChanged.reason` it
+    /// is greeted with instead of `Welcome`.
+    pub arrival: Option<String>,
 }
 
 /// This tick's inputs sorted by kind, each list in arrival order.
@@ -123,9 +143,23 @@ pub fn ingest(
             continue;
         }
         match input {
-            Input::Join { id, name, position } => {
-                staged.joins.push(JoinRequest { id, name, position })
-            }
+            Input::Join { id, name, position } => staged.joins.push(JoinRequest {
+                id,
+                name,
+                position,
+                arrival: None,
+            }),
+            Input::Arrive {
+                id,
+                name,
+                position,
+                reason,
+            } => staged.joins.push(JoinRequest {
+                id,
+                name,
+                position,
+                arrival: Some(reason),
+            }),
             Input::Leave { id } => staged.leaves.push(id),
             Input::Move { id, intent } => staged.moves.push((id, intent)),
             Input::Shout { id, text } => staged.shouts.push((id, text)),

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use battlegrid_protocol::messages::MAX_NAME_LEN;
+use battlegrid_protocol::messages::{MAX_NAME_LEN, MAX_TEXT_LEN};
 use battlegrid_protocol::{ErrorCode, PlayerId, Position, RegionId, ServerMessage};
 use bevy_ecs::prelude::*;
 use rand::Rng;
@@ -133,7 +133,8 @@ pub fn apply_leaves(
 }
 
 /// Validate phase, second: places joining players (at their saved position
-/// when it is free, else at a seeded-random spawn point) and welcomes them.
+/// when it is free, else at a seeded-random spawn point) and welcomes them
+/// (players arriving from another map get `MapChanged` instead).
 #[allow(clippy::too_many_arguments)]
 pub fn apply_joins(
     mut commands: Commands<'_, '_>,
@@ -189,16 +190,35 @@ pub fn apply_joins(
             });
         }
         directory.0.insert(id, Listed { entity, name });
-        out.reliable(
-            id,
-            encode(&ServerMessage::Welcome {
+        let greeting = match join.arrival {
+            // Its client already had a Welcome on another map: this is a
+            // map change, with a fresh standing intent (none, so seq 0).
+            Some(mut reason) => {
+                // The caller's words, bounded like any text so the message
+                // always encodes.
+                let mut end = reason.len().min(MAX_TEXT_LEN);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                reason.truncate(end);
+                ServerMessage::MapChanged {
+                    map: map.info(),
+                    region,
+                    position,
+                    seq: 0,
+                    relocated: true,
+                    reason,
+                }
+            }
+            None => ServerMessage::Welcome {
                 player_id: id,
                 region,
                 position,
                 tick_rate_hz: settings.tick_rate_hz,
                 map: map.info(),
-            }),
-        );
+            },
+        };
+        out.reliable(id, encode(&greeting));
         out.analytics.push(AnalyticsEvent::Joined { id, region });
     }
 }

@@ -440,3 +440,77 @@ fn swaps_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// A player moved to another map (the server's Leave there, Arrive here)
+/// is greeted with one MapChanged for the new map (relocated, seq 0, a
+/// spawn point, an over-long reason cut at a character boundary) and no
+/// Welcome; its new neighbours are introduced to it and it to them, and
+/// the old map's players see it leave.
+#[test]
+fn arriving_from_another_map_is_a_map_change() {
+    let (mut old, _) = world(
+        MapSpec::open(256, 256, 2, 2).unwrap(),
+        SimSettings::default(),
+        &[
+            (1, Position::new(100.0, 100.0)),
+            (2, Position::new(110.0, 100.0)),
+        ],
+    );
+    let harbour = MapSpec::new(
+        "harbour",
+        (512, 512),
+        16,
+        (2, 2),
+        &[],
+        vec![Position::new(300.0, 300.0)],
+    )
+    .unwrap();
+    let (mut new, _) = world(
+        harbour,
+        SimSettings::default(),
+        &[(3, Position::new(310.0, 300.0))],
+    );
+    old.push(Input::Leave { id: PlayerId(1) });
+    new.push(Input::Arrive {
+        id: PlayerId(1),
+        name: "p1".into(),
+        position: None,
+        reason: "é".repeat(400),
+    });
+    let left = old.step();
+    let arrived = new.step();
+    assert!(
+        messages_to(&left, 2).contains(&ServerMessage::EntitiesLeft {
+            ids: vec![PlayerId(1)]
+        })
+    );
+    assert!(messages_to(&left, 1).is_empty());
+    let told = messages_to(&arrived, 1);
+    let ServerMessage::MapChanged {
+        map,
+        region,
+        position,
+        seq,
+        relocated,
+        reason,
+    } = &told[0]
+    else {
+        panic!("{told:?}")
+    };
+    assert_eq!(map.name, "harbour");
+    assert_eq!(
+        (*position, *region, *seq, *relocated),
+        (Position::new(300.0, 300.0), RegionId(3), 0, true)
+    );
+    assert_eq!(reason, &"é".repeat(256));
+    assert!(
+        !told
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Welcome { .. }))
+    );
+    assert_eq!(map_changes(&arrived).len(), 1);
+    assert!(told.iter().any(|m| matches!(m,
+        ServerMessage::EntitiesEntered { entities } if entities.iter().any(|e| e.id == PlayerId(3)))));
+    assert!(messages_to(&arrived, 3).iter().any(|m| matches!(m,
+        ServerMessage::EntitiesEntered { entities } if entities.iter().any(|e| e.id == PlayerId(1)))));
+}
