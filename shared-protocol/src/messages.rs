@@ -227,7 +227,8 @@ pub enum ServerMessage {
         /// effect.
         position: Position,
         /// Sequence number of the last movement intent the server applied,
-        /// as in `PositionCorrected`; 0 when none was.
+        /// as in `PositionCorrected`; 0 when none was, and on a move to
+        /// another map, where the player starts without an intent.
         seq: u32,
         /// Whether the server moved the player (its tile became blocked, it
         /// was outside the new map, or it changed maps), rather than only

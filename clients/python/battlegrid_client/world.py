@@ -83,12 +83,14 @@ class World:
     def map_changed(self, msg: m.MapChanged) -> None:
         """Adopts a new map or a new version of it (docs/PROTOCOL.md, "MapChanged").
 
-        The position is authoritative, like a correction, and the standing
-        intent keeps applying. A reload of the same map keeps the view (the
-        server sends only what changed); a move to another map clears it.
+        The position is authoritative, like a correction. A reload of the
+        same map keeps the view (the server sends only what changed) and the
+        standing intent; a move to another map clears the view and stops
+        (the new map starts the player without an intent).
         """
         if self.map is None or self.map.name != msg.map.name:
             self.view.clear()
+            self._velocity = (0.0, 0.0)
         self.map = msg.map
         self.region = msg.region
         self._set_position(msg.position)

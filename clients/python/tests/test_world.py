@@ -103,9 +103,11 @@ def test_map_changed_on_reload_keeps_the_view_and_snaps_like_a_correction():
 
 
 def test_map_changed_to_another_map_clears_the_view():
-    """A move to another map: the old map's players are forgotten."""
-    w, _ = world()
+    """A move to another map: the old map's players are forgotten and the avatar stands still."""
+    w, clock = world()
     w.apply(m.EntitiesEntered((m.EntityInfo(7, "ann", P(1.0, 2.0)),)))
+    w.intent_sent(intent(1, 1.0, 0.0, 20.0))
     w.apply(m.MapChanged(m.MapInfo("harbour", 512, 512, 2, 2), 0, P(8.0, 8.0), 0, True, "moved"))
     assert w.view == {} and w.map.name == "harbour"
+    clock.now = 3.0
     assert w.predicted_position() == P(8.0, 8.0)
