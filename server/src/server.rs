@@ -123,9 +123,10 @@ impl Server {
                 cert_sha256: game.fingerprint().to_owned(),
             }),
         };
+        let catalog = game.catalog();
         let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let public = public_router(Arc::clone(&auth), info, &config.http_limits);
+        let public = public_router(Arc::clone(&auth), info, catalog, &config.http_limits);
         let public = tokio::spawn(serve(
             "http",
             http,

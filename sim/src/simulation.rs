@@ -88,6 +88,14 @@ impl Simulation {
         }
     }
 
+    /// Numbers this world's ticks on from `tick`, so that a world created
+    /// while others run shares their tick numbers (clients drop state
+    /// updates older than the newest tick they saw). Meant for a world with
+    /// no tick run yet.
+    pub fn start_at_tick(&mut self, tick: u64) {
+        self.world.resource_mut::<Tick>().0 = tick;
+    }
+
     /// The last tick run (0 before the first).
     pub fn tick(&self) -> u64 {
         self.world.resource::<Tick>().0

@@ -4,4 +4,5 @@
 //! temporary data dir; [`api`] is a small client of the auth HTTP API.
 
 pub mod api;
+pub mod maps;
 pub mod server;

@@ -39,10 +39,13 @@ pub fn battlegrid_binary() -> PathBuf {
     binary
 }
 
-/// A test configuration: loopback ports 0, data under `dir`, and rate limits
-/// high enough not to interfere (tests of the limits lower them).
+/// A test configuration: loopback ports 0, data under `dir`, the maps
+/// directory `dir/maps` holding [`TestMap::standard`] as the default map, and
+/// rate limits high enough not to interfere (tests of the limits lower
+/// them).
 pub fn test_config(dir: &Path) -> Config {
     let generous = Rate::new(100_000, 100_000);
+    crate::maps::TestMap::standard().write(&dir.join("maps"));
     Config {
         data: dir.join("data"),
         maps: dir.join("maps"),

@@ -98,10 +98,19 @@ impl Default for QuicConfig {
     }
 }
 
-/// The simulation's rules and the built-in map (map files come later).
+/// The simulation's rules and which map new players start on. The maps
+/// themselves are files in the maps directory (`--maps`, see
+/// `assets-maps/README.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorldConfig {
+    /// The map new players start on, and where players of a deleted map
+    /// go: a file name without `.tmx` in the maps directory, which must
+    /// load at start. Default `world`.
+    pub default_map: String,
+    /// Quiet time after the last change of a map file before it is read:
+    /// editors save in steps. Default 300 ms.
+    pub map_reload_debounce_ms: u64,
     /// Ticks per second. Default 20.
     pub tick_rate_hz: u16,
     /// Commands applied per client per tick. Default 8.
@@ -119,13 +128,13 @@ pub struct WorldConfig {
     pub seed: u64,
     /// Ticks between two log lines of tick-time statistics. Default 200.
     pub stats_every_ticks: u64,
-    /// The built-in map.
-    pub map: MapConfig,
 }
 
 impl Default for WorldConfig {
     fn default() -> Self {
         Self {
+            default_map: "world".to_owned(),
+            map_reload_debounce_ms: 300,
             tick_rate_hz: 20,
             max_commands_per_tick: 8,
             view_radius: 48.0,
@@ -134,49 +143,6 @@ impl Default for WorldConfig {
             save_interval_ticks: 200,
             seed: 1,
             stats_every_ticks: 200,
-            map: MapConfig::default(),
-        }
-    }
-}
-
-/// The built-in open map: no blocked tiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MapConfig {
-    /// Name told to clients. Default `meadow`.
-    pub name: String,
-    /// Width in world units. Default 4096.
-    pub width: u32,
-    /// Height in world units. Default 4096.
-    pub height: u32,
-    /// Tile edge in world units. Default 16.
-    pub tile_size: u32,
-    /// Region columns. Default 8.
-    pub region_cols: u32,
-    /// Region rows. Default 8.
-    pub region_rows: u32,
-    /// Where new players appear, `[x, y]` each; one is picked at random per
-    /// player. Default: the 9 points of a 3x3 grid spaced 512 units apart
-    /// around the map's centre.
-    pub spawn_points: Vec<[f32; 2]>,
-}
-
-impl Default for MapConfig {
-    fn default() -> Self {
-        let mut spawn_points = Vec::new();
-        for dy in [-512.0, 0.0, 512.0] {
-            for dx in [-512.0, 0.0, 512.0] {
-                spawn_points.push([2048.0 + dx, 2048.0 + dy]);
-            }
-        }
-        Self {
-            name: "meadow".to_owned(),
-            width: 4096,
-            height: 4096,
-            tile_size: 16,
-            region_cols: 8,
-            region_rows: 8,
-            spawn_points,
         }
     }
 }

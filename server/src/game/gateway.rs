@@ -282,7 +282,7 @@ impl Gateway {
             }
         };
         let mut send = send;
-        let (player, name, position) = match self.check_hello(version, &token).await {
+        let (player, name, saved) = match self.check_hello(version, &token).await {
             Ok(joined) => joined,
             Err((code, reason)) => {
                 self.stats.handshake_failed(HandshakeFailure::Rejected);
@@ -296,7 +296,7 @@ impl Gateway {
             conn,
             player,
             name,
-            position,
+            saved,
             peer: Arc::clone(&peer),
             commands,
         };
@@ -329,7 +329,7 @@ impl Gateway {
         &self,
         version: u16,
         token: &str,
-    ) -> Result<(PlayerId, String, Option<battlegrid_protocol::Position>), (ErrorCode, String)>
+    ) -> Result<(PlayerId, String, Option<(String, battlegrid_protocol::Position)>), (ErrorCode, String)>
     {
         if version != PROTOCOL_VERSION {
             return Err((
@@ -370,7 +370,9 @@ impl Gateway {
             }
         };
         let position = match self.store.load_player(session.account_id).await {
-            Ok(record) => record.map(|r| r.position),
+            // A record from before maps were files has no map: the tick
+            // thread then starts the player on the default map.
+            Ok(record) => record.and_then(|r| Some((r.map?, r.position))),
             Err(err) => {
                 tracing::error!(%err, account = session.account_id.0, "loading a saved position failed");
                 return Err((

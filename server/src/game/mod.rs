@@ -9,16 +9,19 @@
 //! - [`peer`]: the bounded outbound queue between tick and writer.
 //! - [`tick`]: the tick thread (the bridge to the simulation).
 //! - [`persist`]: the saver task writing positions to the store.
-//! - [`world`]: the built-in map and rules.
+//! - [`worlds`]: a simulation per map, and which world each player is in.
+//! - [`catalog`]: the live maps and load errors, for the HTTP map API.
 //!
 //! [`GameListener::bind`] builds everything that can fail (certificate,
-//! world, socket) so a bad configuration stops the server at start;
-//! [`GameListener::start`] starts the tasks and the thread;
+//! maps, worlds, socket) so a bad configuration stops the server at start;
+//! [`GameListener::start`] starts the tasks, the map watcher and the tick
+//! thread;
 //! [`RunningGame::shut_down`] is the graceful stop: no new connections,
 //! every client told `SHUTTING_DOWN`, every position saved. What this
-//! module leaves out: admin metrics (the counters are in [`stats`]), map
-//! files, and several nodes.
+//! module leaves out: reading map files (`crate::maps`), metrics rendering
+//! (`crate::metrics`), and several nodes.
 
+pub mod catalog;
 pub mod config;
 pub mod gateway;
 pub mod peer;
@@ -28,7 +31,7 @@ pub mod stats;
 pub mod tick;
 pub mod tls;
 pub mod transport;
-pub mod world;
+pub mod worlds;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,9 +40,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
+use self::catalog::MapCatalog;
 use self::gateway::Gateway;
 use self::stats::GameStats;
 use self::tick::{Control, TickLoop};
+use self::worlds::Worlds;
 use crate::auth::TokenTable;
 use crate::config::Config;
 use crate::store::Store;
@@ -53,19 +58,34 @@ pub struct GameListener {
     endpoint: quinn::Endpoint,
     addr: SocketAddr,
     fingerprint: String,
-    sim: battlegrid_sim::Simulation,
+    worlds: Worlds,
+    catalog: Arc<MapCatalog>,
     config: Config,
 }
 
 impl GameListener {
-    /// Loads or makes the certificate, builds the world and binds the UDP
-    /// socket. Must run inside a tokio runtime.
+    /// Loads or makes the certificate, loads the maps and builds their
+    /// worlds, and binds the UDP socket. Must run inside a tokio runtime.
     pub fn bind(config: &Config) -> anyhow::Result<Self> {
         let identity = tls::load_or_generate(&config.tls, &config.data)
             .context("preparing the game listener's certificate")?;
         let crypto = tls::quic_server_crypto(&identity)?;
         let server_config = transport::server_config(crypto, &config.quic);
-        let sim = world::build(&config.world)?;
+        let scan = crate::maps::scan_dir(&config.maps)
+            .with_context(|| format!("reading the maps directory {}", config.maps.display()))?;
+        for error in &scan.errors {
+            tracing::warn!(%error, "map refused");
+        }
+        for map in &scan.maps {
+            tracing::info!(map = %map.name, hash = %map.content_hash, "map loaded");
+        }
+        let worlds = Worlds::new(scan.maps, &scan.errors, &config.world)
+            .with_context(|| format!("building the worlds from {}", config.maps.display()))?;
+        let catalog = Arc::new(MapCatalog::new(
+            worlds.default_map(),
+            worlds.live_maps(),
+            scan.errors,
+        ));
         let endpoint = quinn::Endpoint::server(server_config, config.game)
             .with_context(|| format!("binding the game listener on {}", config.game))?;
         let addr = endpoint.local_addr()?;
@@ -78,7 +98,8 @@ impl GameListener {
             endpoint,
             addr,
             fingerprint: identity.fingerprint,
-            sim,
+            worlds,
+            catalog,
             config: config.clone(),
         })
     }
@@ -93,7 +114,13 @@ impl GameListener {
         &self.fingerprint
     }
 
-    /// Starts the tick thread, the saver and the accept loop.
+    /// The live maps and load errors, for the HTTP map API.
+    pub fn catalog(&self) -> Arc<MapCatalog> {
+        Arc::clone(&self.catalog)
+    }
+
+    /// Starts the tick thread, the saver, the map watcher and the accept
+    /// loop.
     pub fn start(
         self,
         tokens: Arc<TokenTable>,
@@ -101,8 +128,10 @@ impl GameListener {
     ) -> anyhow::Result<RunningGame> {
         let stats = Arc::new(GameStats::default());
         // Unbounded on purpose, yet bounded in practice: its only messages
-        // are one Join and one Left per admitted connection and a single
-        // Shutdown, and admission caps connections (`max_connections`,
+        // are one Join and one Left per admitted connection, a single
+        // Shutdown, and map changes (the watcher's own channel is bounded
+        // and debounced, so they come at the pace designers save files), and
+        // admission caps connections (`max_connections`,
         // `max_pending_handshakes`). A bounded channel here would make the
         // gateway block or drop a Left, which would leak a player.
         let (control_tx, control_rx) = std::sync::mpsc::channel();
@@ -110,11 +139,37 @@ impl GameListener {
         let saver = tokio::spawn(persist::run_saver(
             saves_rx,
             Arc::clone(&store),
-            self.sim.map().clone(),
             Arc::clone(&stats),
         ));
+        let known = self
+            .catalog
+            .live()
+            .iter()
+            .map(|(name, map)| (name.clone(), map.content_hash.clone()))
+            .collect();
+        let (watcher, mut map_events) = crate::maps::watch::watch(
+            self.config.maps.clone(),
+            Duration::from_millis(self.config.world.map_reload_debounce_ms),
+            known,
+        )
+        .with_context(|| format!("watching {}", self.config.maps.display()))?;
+        let forwarder = {
+            let catalog = Arc::clone(&self.catalog);
+            let control = control_tx.clone();
+            tokio::spawn(async move {
+                // Owns the watch: it stops when this task is aborted.
+                let _watcher = watcher;
+                while let Some(event) = map_events.recv().await {
+                    catalog.record(&event);
+                    if control.send(Control::Map(event)).is_err() {
+                        return;
+                    }
+                }
+            })
+        };
         let tick_loop = TickLoop {
-            sim: self.sim,
+            worlds: self.worlds,
+            catalog: Arc::clone(&self.catalog),
             control: control_rx,
             saves: saves_tx,
             limits: self.config.quic.clone(),
@@ -142,6 +197,7 @@ impl GameListener {
             accept,
             tick,
             saver,
+            forwarder,
             stats,
         })
     }
@@ -157,6 +213,8 @@ pub struct RunningGame {
     accept: tokio::task::JoinHandle<()>,
     tick: std::thread::JoinHandle<()>,
     saver: tokio::task::JoinHandle<()>,
+    /// Forwards map changes to the tick thread; owns the watcher.
+    forwarder: tokio::task::JoinHandle<()>,
     stats: Arc<GameStats>,
 }
 
@@ -171,6 +229,7 @@ impl RunningGame {
     /// the store. The caller flushes the store afterwards.
     pub async fn shut_down(self) {
         self.endpoint.set_server_config(None);
+        self.forwarder.abort();
         let _ = self.stop.send(true);
         let _ = self.accept.await;
         let _ = self.control.send(Control::Shutdown);

@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use battlegrid_sim::MapSpec;
 use tokio::sync::mpsc;
 
 use super::stats::GameStats;
@@ -20,18 +19,18 @@ use crate::store::{AccountId, PlayerRecord, Store};
 pub async fn run_saver(
     mut saves: mpsc::Receiver<Vec<Save>>,
     store: Arc<dyn Store>,
-    map: MapSpec,
     stats: Arc<GameStats>,
 ) {
     while let Some(batch) = saves.recv().await {
         let records: Vec<(AccountId, PlayerRecord)> = batch
             .into_iter()
-            .map(|(id, position)| {
+            .map(|save| {
                 (
-                    AccountId(id.0),
+                    AccountId(save.id.0),
                     PlayerRecord {
-                        position,
-                        region: map.region_at(position),
+                        map: Some(save.map.to_string()),
+                        position: save.position,
+                        region: save.region,
                     },
                 )
             })

@@ -1,13 +1,16 @@
 //! The tick thread: the bridge between connections and the simulation.
 //!
-//! One dedicated OS thread owns the [`Simulation`] and runs it at the
-//! configured rate on a fixed schedule of deadlines. Each tick it
-//! 1. applies joins and leaves from the gateway ([`Control`]), in order;
+//! One dedicated OS thread owns the [`Worlds`] (a simulation per map) and
+//! runs them at the configured rate on a fixed schedule of deadlines. Each
+//! tick it
+//! 1. applies joins and leaves from the gateway and map changes from the
+//!    watcher ([`Control`]), in order, so a map swap always falls between
+//!    two ticks;
 //! 2. takes at most `max_commands_per_tick` commands from each joined
 //!    client's bounded queue, drops the rest (counted) and counts the tick
 //!    as flooding; `flood_ticks` flooding ticks in a row close the client
 //!    with `RATE_LIMITED`;
-//! 3. steps the simulation and hands each envelope of the outbox to its
+//! 3. steps every world and hands each envelope of the outbox to its
 //!    connection's [`Peer`] without waiting (a slow client never slows the
 //!    tick), then checks every peer's reliable backlog (`TOO_SLOW`);
 //! 4. passes position saves to the saver task, batched and deduplicated.
@@ -30,14 +33,17 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use battlegrid_protocol::{ErrorCode, PlayerId, Position, ServerMessage};
-use battlegrid_sim::{Delivery, Input, Simulation, TickOutput};
+use battlegrid_protocol::{ErrorCode, PlayerId, Position, RegionId, ServerMessage};
+use battlegrid_sim::{Delivery, Input, TickOutput};
 use tokio::sync::mpsc;
 
+use super::catalog::MapCatalog;
 use super::config::QuicConfig;
 use super::peer::Peer;
 use super::session::Command;
 use super::stats::GameStats;
+use super::worlds::{Applied, ChangeMapError, Worlds};
+use crate::maps::MapEvent;
 
 /// A message from the gateway and the connection tasks to the tick thread.
 #[derive(Debug)]
@@ -51,6 +57,8 @@ pub enum Control {
         /// Its player.
         player: PlayerId,
     },
+    /// The maps directory changed (already parsed and validated).
+    Map(MapEvent),
     /// Close everyone, save everything, stop.
     Shutdown,
 }
@@ -64,8 +72,8 @@ pub struct Joining {
     pub player: PlayerId,
     /// Display name.
     pub name: String,
-    /// Saved position, if any.
-    pub position: Option<Position>,
+    /// Saved map and position, if any.
+    pub saved: Option<(String, Position)>,
     /// Its outbound side.
     pub peer: Arc<Peer>,
     /// Its command queue.
@@ -73,7 +81,17 @@ pub struct Joining {
 }
 
 /// A position to save.
-pub type Save = (PlayerId, Position);
+#[derive(Debug, Clone, PartialEq)]
+pub struct Save {
+    /// Whose.
+    pub id: PlayerId,
+    /// On which map.
+    pub map: Arc<str>,
+    /// Where.
+    pub position: Position,
+    /// The region owning `position` on that map.
+    pub region: RegionId,
+}
 
 /// How long the tick remembers where a departed player stood: far longer
 /// than a save takes to reach the store. 1200 ticks is a minute at 20 Hz.
@@ -83,11 +101,11 @@ const RECENT_TICKS: u64 = 1200;
 /// A reconnect can read the store before the leave's save is written; this
 /// keeps such a player from jumping back to an older saved position.
 #[derive(Default)]
-struct Recent(HashMap<PlayerId, (Position, u64)>);
+struct Recent(HashMap<PlayerId, (Arc<str>, Position, u64)>);
 
 impl Recent {
     fn forget_older_than(&mut self, tick: u64) {
-        self.0.retain(|_, (_, at)| *at >= tick);
+        self.0.retain(|_, (_, _, at)| *at >= tick);
     }
 }
 
@@ -103,8 +121,10 @@ struct Route {
 
 /// What the tick thread needs besides the simulation.
 pub struct TickLoop {
-    /// The world.
-    pub sim: Simulation,
+    /// A simulation per map.
+    pub worlds: Worlds,
+    /// Where the live maps are published for HTTP readers.
+    pub catalog: Arc<MapCatalog>,
     /// Joins, leaves, shutdown.
     pub control: Receiver<Control>,
     /// Batches of positions for the saver task.
@@ -122,9 +142,10 @@ impl TickLoop {
     /// closes all clients with `SHUTTING_DOWN` and hands every player's
     /// position to the saver.
     pub fn run(mut self) {
-        let period = Duration::from_secs_f64(1.0 / f64::from(self.sim.settings().tick_rate_hz));
+        let period =
+            Duration::from_secs_f64(1.0 / f64::from(self.worlds.settings().tick_rate_hz));
         let mut routes: HashMap<PlayerId, Route> = HashMap::new();
-        let mut pending_saves: HashMap<PlayerId, Position> = HashMap::new();
+        let mut pending_saves: HashMap<PlayerId, Save> = HashMap::new();
         let mut recent = Recent::default();
         let mut timer = TickTimer::new(self.stats_every);
         let mut deadline = Instant::now() + period;
@@ -136,26 +157,41 @@ impl TickLoop {
                 return;
             }
             self.take_commands(&mut routes);
-            let out = self.sim.step();
-            self.route(&out, &mut routes);
-            for save in &out.saves {
-                pending_saves.insert(save.id, save.position);
-                if !routes.contains_key(&save.id) {
-                    recent.0.insert(save.id, (save.position, out.tick));
+            let outputs = self.worlds.step();
+            let tick = self.worlds.tick();
+            for (map, out) in &outputs {
+                self.route(out, &mut routes);
+                for save in &out.saves {
+                    let Some(region) = self.worlds.region_at(map, save.position) else {
+                        continue;
+                    };
+                    let save = Save {
+                        id: save.id,
+                        map: Arc::clone(map),
+                        position: save.position,
+                        region,
+                    };
+                    if !routes.contains_key(&save.id) {
+                        recent
+                            .0
+                            .insert(save.id, (Arc::clone(map), save.position, tick));
+                    }
+                    pending_saves.insert(save.id, save);
                 }
             }
-            if out.tick.is_multiple_of(RECENT_TICKS) {
-                recent.forget_older_than(out.tick.saturating_sub(RECENT_TICKS));
+            self.check_backlogs(&mut routes);
+            if tick.is_multiple_of(RECENT_TICKS) {
+                recent.forget_older_than(tick.saturating_sub(RECENT_TICKS));
             }
             if !pending_saves.is_empty() {
-                let batch: Vec<Save> = pending_saves.drain().collect();
+                let batch: Vec<Save> = pending_saves.drain().map(|(_, s)| s).collect();
                 if let Err(err) = self.saves.try_send(batch) {
                     // The saver is busy: keep the latest positions for later.
                     let batch = match err {
                         mpsc::error::TrySendError::Full(b)
                         | mpsc::error::TrySendError::Closed(b) => b,
                     };
-                    pending_saves.extend(batch);
+                    pending_saves.extend(batch.into_iter().map(|s| (s.id, s)));
                 }
             }
             let now = Instant::now();
@@ -182,35 +218,35 @@ impl TickLoop {
                         conn,
                         player,
                         name,
-                        position,
+                        saved,
                         peer,
                         commands,
                     } = *joining;
+                    // Live place first, then a recent leave's, then the store's.
+                    let live = self.worlds.position(player);
                     if let Some(old) = routes.remove(&player) {
                         old.peer.close(
                             ErrorCode::SESSION_REPLACED,
                             "the same account connected again",
                         );
-                        self.sim.push(Input::Leave { id: player });
                     }
-                    // Live position first, then a recent leave's, then the store's.
-                    let position = self
-                        .sim
-                        .position(player)
-                        .or_else(|| recent.0.get(&player).map(|(p, _)| *p))
-                        .or(position);
-                    self.sim.push(Input::Join {
-                        id: player,
+                    self.worlds.leave(player);
+                    let place = live
+                        .or_else(|| recent.0.get(&player).map(|(m, p, _)| (Arc::clone(m), *p)))
+                        .map(|(m, p)| (m.to_string(), p))
+                        .or(saved);
+                    self.worlds.join(
+                        player,
                         name,
-                        position,
-                    });
+                        place.as_ref().map(|(m, p)| (m.as_str(), *p)),
+                    );
                     routes.insert(
                         player,
                         Route {
                             conn,
                             peer,
                             commands,
-                            joined_tick: self.sim.tick() + 1,
+                            joined_tick: self.worlds.tick() + 1,
                             flood_ticks: 0,
                         },
                     );
@@ -218,9 +254,10 @@ impl TickLoop {
                 Ok(Control::Left { conn, player }) => {
                     if routes.get(&player).is_some_and(|r| r.conn == conn) {
                         routes.remove(&player);
-                        self.sim.push(Input::Leave { id: player });
+                        self.worlds.leave(player);
                     }
                 }
+                Ok(Control::Map(event)) => self.apply_map_event(&event),
                 Ok(Control::Shutdown) | Err(TryRecvError::Disconnected) => return true,
                 Err(TryRecvError::Empty) => return false,
             }
@@ -230,8 +267,8 @@ impl TickLoop {
     /// Moves each joined client's commands (at most the budget) into the
     /// simulation; closes clients that keep flooding.
     fn take_commands(&mut self, routes: &mut HashMap<PlayerId, Route>) {
-        let budget = self.sim.settings().max_commands_per_tick;
-        let tick = self.sim.tick();
+        let budget = self.worlds.settings().max_commands_per_tick;
+        let tick = self.worlds.tick();
         let mut flooders = Vec::new();
         for (&player, route) in routes.iter_mut() {
             if route.joined_tick > tick {
@@ -272,28 +309,41 @@ impl TickLoop {
                     ErrorCode::RATE_LIMITED,
                     "over the command budget for too many ticks",
                 );
-                self.sim.push(Input::Leave { id: player });
+                self.worlds.leave(player);
             }
         }
     }
 
     fn apply(&mut self, id: PlayerId, command: Command, peer: &Peer) {
         match command {
-            Command::Move(intent) => self.sim.push(Input::Move { id, intent }),
-            Command::Shout(text) => self.sim.push(Input::Shout { id, text }),
-            Command::Broadcast(text) => self.sim.push(Input::Broadcast { id, text }),
+            Command::Move(intent) => self.worlds.push(Input::Move { id, intent }),
+            Command::Shout(text) => self.worlds.push(Input::Shout { id, text }),
+            Command::Broadcast(text) => self.worlds.push(Input::Broadcast { id, text }),
             Command::Ping(nonce) => peer.push_reliable(encode(&ServerMessage::Pong {
                 nonce,
-                tick: self.sim.tick(),
+                tick: self.worlds.tick(),
             })),
+            Command::ChangeMap(map) => {
+                if let Err(err) = self.worlds.change_map(id, &map) {
+                    let code = match err {
+                        ChangeMapError::UnknownMap(_) => ErrorCode::UNKNOWN_MAP,
+                        ChangeMapError::AlreadyThere(_) | ChangeMapError::NotPlaying => {
+                            ErrorCode::INVALID_VALUE
+                        }
+                    };
+                    peer.push_reliable(encode(&ServerMessage::Error {
+                        code,
+                        message: err.to_string(),
+                    }));
+                }
+            }
             Command::Refused(code, message) => {
                 peer.push_reliable(encode(&ServerMessage::Error { code, message }))
             }
         }
     }
 
-    /// Hands the outbox to the peers, wakes their writers and closes those
-    /// that do not drain their reliable traffic.
+    /// Hands one world's outbox to the peers.
     fn route(&mut self, out: &TickOutput, routes: &mut HashMap<PlayerId, Route>) {
         let mut replaced = 0u64;
         for envelope in &out.outbox {
@@ -308,6 +358,11 @@ impl TickLoop {
             }
         }
         GameStats::add(&self.stats.datagrams_dropped, replaced);
+    }
+
+    /// Wakes every writer and closes the clients that do not drain their
+    /// reliable traffic.
+    fn check_backlogs(&mut self, routes: &mut HashMap<PlayerId, Route>) {
         let now = Instant::now();
         let limit = self.limits.reliable_backlog_bytes;
         let grace = Duration::from_millis(self.limits.too_slow_ms);
@@ -322,7 +377,7 @@ impl TickLoop {
             if let Some(route) = routes.remove(&player) {
                 GameStats::bump(&self.stats.too_slow);
                 route.peer.close_now(ErrorCode::TOO_SLOW, &reason);
-                self.sim.push(Input::Leave { id: player });
+                self.worlds.leave(player);
             }
         }
     }
@@ -332,28 +387,82 @@ impl TickLoop {
     fn shut_down(
         mut self,
         routes: HashMap<PlayerId, Route>,
-        mut pending: HashMap<PlayerId, Position>,
+        mut pending: HashMap<PlayerId, Save>,
     ) {
         for (&player, route) in &routes {
             route
                 .peer
                 .close(ErrorCode::SHUTTING_DOWN, "the server is shutting down");
-            self.sim.push(Input::Leave { id: player });
+            self.worlds.leave(player);
         }
-        let out = self.sim.step();
-        for save in out.saves {
-            pending.insert(save.id, save.position);
+        for (map, out) in self.worlds.step() {
+            for save in out.saves {
+                if let Some(region) = self.worlds.region_at(&map, save.position) {
+                    let save = Save {
+                        id: save.id,
+                        map: Arc::clone(&map),
+                        position: save.position,
+                        region,
+                    };
+                    pending.insert(save.id, save);
+                }
+            }
         }
         let players = routes.len();
         if !pending.is_empty()
             && self
                 .saves
-                .blocking_send(pending.into_iter().collect())
+                .blocking_send(pending.into_values().collect())
                 .is_err()
         {
             tracing::error!("the saver stopped before the final positions were handed over");
         }
-        tracing::info!(players, tick = self.sim.tick(), "tick loop stopped");
+        tracing::info!(players, tick = self.worlds.tick(), "tick loop stopped");
+    }
+
+    /// Applies a map change between two ticks, logs it with the map's name
+    /// and content hash, and publishes the live maps.
+    fn apply_map_event(&mut self, event: &MapEvent) {
+        let applied = self.worlds.apply(event);
+        match (event, &applied) {
+            (MapEvent::Loaded(map), Applied::Added) => {
+                tracing::info!(map = %map.name, hash = %map.content_hash, "map loaded");
+            }
+            (MapEvent::Loaded(map), Applied::Replaced(moved)) => {
+                for r in moved {
+                    tracing::info!(
+                        map = %map.name, player = r.id.0, from = ?r.from, to = ?r.to,
+                        why = ?r.why, "player moved by a map change"
+                    );
+                }
+                tracing::info!(
+                    map = %map.name, hash = %map.content_hash, relocated = moved.len(),
+                    "map reloaded"
+                );
+            }
+            (MapEvent::Loaded(map), _) => {
+                tracing::info!(map = %map.name, hash = %map.content_hash, "map file unchanged");
+            }
+            (MapEvent::Removed { name }, Applied::Removed(moved)) => {
+                tracing::info!(
+                    map = %name, moved, default = %self.worlds.default_map(),
+                    "map removed; its players went to the default map"
+                );
+            }
+            (MapEvent::Removed { name }, Applied::KeptDefault) => {
+                tracing::error!(
+                    map = %name,
+                    "the default map's file was removed; its last good version stays live"
+                );
+            }
+            (MapEvent::Removed { name }, _) => {
+                tracing::info!(map = %name, "file of a map that was not live removed");
+            }
+            (MapEvent::Failed(error), _) => {
+                tracing::warn!(%error, "map refused; the live version (if any) stays");
+            }
+        }
+        self.catalog.set_live(self.worlds.live_maps());
     }
 }
 

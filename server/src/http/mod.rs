@@ -9,9 +9,11 @@
 //! in `crate::auth` and `public`/`admin` here.
 
 mod admin;
+mod maps;
 mod public;
 mod serve;
 
 pub use admin::admin_router;
+pub use maps::maps_router;
 pub use public::{GameInfo, ServerInfo, public_router};
 pub use serve::serve;

@@ -1,7 +1,8 @@
 //! The public listener's router: sign-up page, health, server info, the
-//! auth API, and the layers every request passes (body limit, request
+//! auth API, the map downloads, and the layers every request passes (body limit, request
 //! timeout, JSON 404/405).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::auth::{self, ApiError, AuthState};
 use crate::config::HttpLimits;
+use crate::game::catalog::MapCatalog;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
 
@@ -36,7 +38,12 @@ pub struct GameInfo {
 }
 
 /// Router of the public listener.
-pub fn public_router(auth: AuthState, info: ServerInfo, limits: &HttpLimits) -> Router {
+pub fn public_router(
+    auth: AuthState,
+    info: ServerInfo,
+    catalog: Arc<MapCatalog>,
+    limits: &HttpLimits,
+) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     Router::new()
         .route("/", get(|| async { Html(SIGNUP_PAGE) }))
@@ -46,6 +53,7 @@ pub fn public_router(auth: AuthState, info: ServerInfo, limits: &HttpLimits) -> 
             get(move || async move { Json(info.clone()) }),
         )
         .merge(auth::router(auth))
+        .merge(super::maps_router(catalog))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))

@@ -71,8 +71,12 @@ pub struct SessionRecord {
 }
 
 /// Saved state of a player between connections.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerRecord {
+    /// The map the player was on; `None` in records written before maps
+    /// were files (the player starts on the default map).
+    #[serde(default)]
+    pub map: Option<String>,
     /// Where the player was.
     pub position: Position,
     /// The region that owned that position.

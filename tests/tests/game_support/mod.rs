@@ -1,9 +1,10 @@
 //! Helpers of the game end-to-end tests: a server on a small map, players
 //! that sign up and connect with the SDK, and waiting for events.
 //!
-//! The map is 512x512 units in 2x2 regions (borders at x = 256 and
-//! y = 256) and every new player spawns at (250, 250), 6 units left of a
-//! border: players start in view of each other, and a few steps right cross
+//! The map is the test servers' standard one
+//! ([`battlegrid_tests::maps::TestMap::standard`]): 512x512 units in 2x2
+//! regions (borders at x = 256 and y = 256), and every new player spawns at
+//! (250, 250), 6 units left of a border: players start in view of each other, and a few steps right cross
 //! into region 1. Waits are bounded by [`NET`], a safety net only; tests
 //! never assert on time.
 
@@ -27,22 +28,9 @@ pub const SPAWN: Position = Position::new(250.0, 250.0);
 /// Password of every test account.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// The small test world, applied before `adjust`.
-pub fn small_world(config: &mut Config) {
-    let map = &mut config.world.map;
-    map.width = 512;
-    map.height = 512;
-    map.region_cols = 2;
-    map.region_rows = 2;
-    map.spawn_points = vec![[SPAWN.x, SPAWN.y]];
-}
-
-/// A server on the small world, configured further by `adjust`.
+/// A server on the standard test map, configured further by `adjust`.
 pub fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    TestServer::start(|config| {
-        small_world(config);
-        adjust(config);
-    })
+    TestServer::start(adjust)
 }
 
 /// The server's HTTP API as the SDK sees it.

@@ -1,0 +1,359 @@
+//! The worlds the tick thread runs: one [`Simulation`] per loaded map, each
+//! with its own regions, stepped together, and which world each player is
+//! in.
+//!
+//! Maps change while the game runs ([`Worlds::apply`]): a new map becomes a
+//! new world; a changed map is swapped into its world between two ticks
+//! (the simulation moves players off newly blocked tiles and tells them);
+//! a deleted map sends its players to the default map, greeted with
+//! `MapChanged`. The default map is never removed: deleting its file keeps
+//! the last good version live, because new players need somewhere to
+//! start. Parsing and validation happened before, off the tick thread, so
+//! nothing here reads a file.
+//!
+//! Every world is created at the current tick number, so the tick numbers
+//! clients see (`StateUpdate.tick`, `Pong.tick`) never go backwards when a
+//! player changes maps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use battlegrid_protocol::{PlayerId, Position};
+use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, TickOutput};
+
+use super::config::WorldConfig;
+use crate::maps::{LoadedMap, MapEvent, MapLoadError};
+
+/// Why the worlds could not be built at start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldsError {
+    /// The default map did not load.
+    #[error(
+        "the default map {name:?} is not among the maps that loaded ({loaded}){errors}; \
+         set [world] default_map or fix the file (battlegrid check-maps DIR says what is wrong)"
+    )]
+    NoDefaultMap {
+        /// `[world] default_map`.
+        name: String,
+        /// Names that did load, comma-separated, or "none".
+        loaded: String,
+        /// The load errors, one per line, or "".
+        errors: String,
+    },
+    /// A rule in `[world]` is invalid.
+    #[error("invalid [world]: {0}")]
+    Settings(#[from] SettingsError),
+}
+
+/// One map and its simulation.
+pub struct World {
+    /// The running simulation.
+    pub sim: Simulation,
+    /// The live version of the map file.
+    pub map: Arc<LoadedMap>,
+}
+
+/// Where a player is.
+struct Seat {
+    map: Arc<str>,
+    name: String,
+}
+
+/// What [`Worlds::apply`] did, for the log.
+#[derive(Debug)]
+pub enum Applied {
+    /// A new map became a world.
+    Added,
+    /// A changed map was swapped in; these players had to move.
+    Replaced(Vec<Relocation>),
+    /// The file came back to the live content; nothing to swap.
+    Unchanged,
+    /// A map was removed; this many players went to the default map.
+    Removed(usize),
+    /// The default map's file was removed; its last good version stays.
+    KeptDefault,
+    /// A removal of a map that was not live, or a failed load.
+    Nothing,
+}
+
+/// Why a player cannot change maps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeMapError {
+    /// No map of that name is loaded.
+    #[error("no map named {0:?} is loaded")]
+    UnknownMap(String),
+    /// The player is on that map already.
+    #[error("already on map {0:?}")]
+    AlreadyThere(String),
+    /// The player is not in any world (it left this tick).
+    #[error("not in the game")]
+    NotPlaying,
+}
+
+/// Every world, and every player's seat.
+pub struct Worlds {
+    worlds: BTreeMap<Arc<str>, World>,
+    default_map: Arc<str>,
+    settings: SimSettings,
+    seed: u64,
+    players: HashMap<PlayerId, Seat>,
+    /// Players whose `Leave` is queued but not yet run: their world still
+    /// holds their live position, which a reconnect in the same tick needs.
+    leaving: HashMap<PlayerId, Arc<str>>,
+    tick: u64,
+}
+
+impl Worlds {
+    /// A world per map in `maps`, with the rules of `config`; fails when the
+    /// default map is not among them (`errors` explain why, if it failed).
+    pub fn new(
+        maps: Vec<LoadedMap>,
+        errors: &[MapLoadError],
+        config: &WorldConfig,
+    ) -> Result<Self, WorldsError> {
+        let settings = settings(config);
+        settings.validate()?;
+        if !maps.iter().any(|m| m.name == config.default_map) {
+            let loaded: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
+            return Err(WorldsError::NoDefaultMap {
+                name: config.default_map.clone(),
+                loaded: if loaded.is_empty() {
+                    "none".to_owned()
+                } else {
+                    loaded.join(", ")
+                },
+                errors: errors.iter().map(|e| format!("\n  {e}")).collect(),
+            });
+        }
+        let mut worlds = Self {
+            worlds: BTreeMap::new(),
+            default_map: Arc::from(config.default_map.as_str()),
+            settings,
+            seed: config.seed,
+            players: HashMap::new(),
+            leaving: HashMap::new(),
+            tick: 0,
+        };
+        for map in maps {
+            worlds.add(Arc::new(map));
+        }
+        Ok(worlds)
+    }
+
+    fn add(&mut self, map: Arc<LoadedMap>) {
+        let name: Arc<str> = Arc::from(map.name.as_str());
+        // Each world its own stream of random choices, the same every run.
+        let seed = self.seed ^ fnv1a(name.as_bytes());
+        let mut sim = Simulation::new(map.spec.clone(), self.settings.clone(), seed);
+        sim.start_at_tick(self.tick);
+        self.worlds.insert(name, World { sim, map });
+    }
+
+    /// The last tick run (0 before the first).
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// The simulation's rules, the same in every world.
+    pub fn settings(&self) -> &SimSettings {
+        &self.settings
+    }
+
+    /// The map new players start on.
+    pub fn default_map(&self) -> &str {
+        &self.default_map
+    }
+
+    /// The live maps, by name.
+    pub fn live_maps(&self) -> BTreeMap<String, Arc<LoadedMap>> {
+        self.worlds
+            .iter()
+            .map(|(name, world)| (name.to_string(), Arc::clone(&world.map)))
+            .collect()
+    }
+
+    /// Players in all worlds.
+    pub fn player_count(&self) -> usize {
+        self.players.len()
+    }
+
+    /// The map and live position of `id`, if it is in a world (or left it
+    /// during this tick).
+    pub fn position(&self, id: PlayerId) -> Option<(Arc<str>, Position)> {
+        let map = match self.players.get(&id) {
+            Some(seat) => &seat.map,
+            None => self.leaving.get(&id)?,
+        };
+        let position = self.worlds.get(map)?.sim.position(id)?;
+        Some((Arc::clone(map), position))
+    }
+
+    /// Puts `id` in the world of `saved`'s map at its position, or on the
+    /// default map (at a spawn point) when it has no saved place or that map
+    /// is not loaded. The player must not be in a world already.
+    pub fn join(&mut self, id: PlayerId, name: String, saved: Option<(&str, Position)>) {
+        let (map, position) = match saved {
+            Some((map, position)) if self.worlds.contains_key(map) => {
+                (Arc::clone(self.key(map)), Some(position))
+            }
+            _ => (Arc::clone(&self.default_map), None),
+        };
+        let world = self.world_mut(&map);
+        world.sim.push(Input::Join {
+            id,
+            name: name.clone(),
+            position,
+        });
+        self.players.insert(id, Seat { map, name });
+    }
+
+    /// Takes `id` out of its world (its position is saved by that world).
+    pub fn leave(&mut self, id: PlayerId) {
+        if let Some(seat) = self.players.remove(&id) {
+            self.world_mut(&seat.map).sim.push(Input::Leave { id });
+            self.leaving.insert(id, seat.map);
+        }
+    }
+
+    /// Queues a player's command in its world.
+    pub fn push(&mut self, input: Input) {
+        let Some(seat) = self.players.get(&input.player()) else {
+            return;
+        };
+        let map = Arc::clone(&seat.map);
+        self.world_mut(&map).sim.push(input);
+    }
+
+    /// Moves `id` to a spawn point of map `target` (it asked with
+    /// `ChangeMap`).
+    pub fn change_map(&mut self, id: PlayerId, target: &str) -> Result<(), ChangeMapError> {
+        if !self.worlds.contains_key(target) {
+            return Err(ChangeMapError::UnknownMap(target.to_owned()));
+        }
+        let seat = self.players.get(&id).ok_or(ChangeMapError::NotPlaying)?;
+        if &*seat.map == target {
+            return Err(ChangeMapError::AlreadyThere(target.to_owned()));
+        }
+        let reason = format!("you moved to the map {target:?}");
+        let target = Arc::clone(self.key(target));
+        self.transfer(id, target, reason);
+        Ok(())
+    }
+
+    /// Leave in the player's world, arrive at a spawn point of `target`.
+    fn transfer(&mut self, id: PlayerId, target: Arc<str>, reason: String) {
+        let Some(seat) = self.players.get_mut(&id) else {
+            return;
+        };
+        let from = std::mem::replace(&mut seat.map, Arc::clone(&target));
+        let name = seat.name.clone();
+        if let Some(world) = self.worlds.get_mut(&from) {
+            world.sim.push(Input::Leave { id });
+        }
+        self.world_mut(&target).sim.push(Input::Arrive {
+            id,
+            name,
+            position: None,
+            reason,
+        });
+    }
+
+    /// Runs one tick of every world, in name order.
+    pub fn step(&mut self) -> Vec<(Arc<str>, TickOutput)> {
+        self.tick += 1;
+        self.leaving.clear();
+        self.worlds
+            .iter_mut()
+            .map(|(name, world)| (Arc::clone(name), world.sim.step()))
+            .collect()
+    }
+
+    /// The region of `position` on map `map`, for saving.
+    pub fn region_at(&self, map: &str, position: Position) -> Option<battlegrid_protocol::RegionId> {
+        Some(self.worlds.get(map)?.sim.region_at(position))
+    }
+
+    /// Applies a change of the maps directory, between two ticks.
+    pub fn apply(&mut self, event: &MapEvent) -> Applied {
+        match event {
+            MapEvent::Loaded(map) => match self.worlds.get_mut(map.name.as_str()) {
+                None => {
+                    self.add(Arc::clone(map));
+                    Applied::Added
+                }
+                Some(world) if world.map.content_hash == map.content_hash => Applied::Unchanged,
+                Some(world) => {
+                    let moved = world.sim.replace_map(map.spec.clone());
+                    world.map = Arc::clone(map);
+                    Applied::Replaced(moved)
+                }
+            },
+            MapEvent::Removed { name } => {
+                if name.as_str() == &*self.default_map {
+                    return Applied::KeptDefault;
+                }
+                let Some(world) = self.worlds.remove(name.as_str()) else {
+                    return Applied::Nothing;
+                };
+                let reason = format!(
+                    "the map {name:?} was removed; you are on the map {:?}",
+                    &*self.default_map
+                );
+                let default = Arc::clone(&self.default_map);
+                let mut moved = 0;
+                for id in world.sim.player_ids() {
+                    let Some(seat) = self.players.get_mut(&id) else {
+                        continue;
+                    };
+                    // The old world is gone with everyone in it: no Leave
+                    // to send there, only the arrival.
+                    seat.map = Arc::clone(&default);
+                    let name = seat.name.clone();
+                    self.world_mut(&default).sim.push(Input::Arrive {
+                        id,
+                        name,
+                        position: None,
+                        reason: reason.clone(),
+                    });
+                    moved += 1;
+                }
+                Applied::Removed(moved)
+            }
+            MapEvent::Failed(_) => Applied::Nothing,
+        }
+    }
+
+    fn key(&self, name: &str) -> &Arc<str> {
+        self.worlds
+            .get_key_value(name)
+            .map(|(k, _)| k)
+            .expect("callers check the map is loaded")
+    }
+
+    fn world_mut(&mut self, name: &str) -> &mut World {
+        self.worlds
+            .get_mut(name)
+            .expect("a seat always names a live world")
+    }
+}
+
+/// The simulation's settings from `config`; settings `[world]` does not
+/// expose keep the simulation's defaults.
+pub fn settings(config: &WorldConfig) -> SimSettings {
+    SimSettings {
+        tick_rate_hz: config.tick_rate_hz,
+        view_radius: config.view_radius,
+        shout_radius: config.shout_radius,
+        max_speed: config.max_speed,
+        save_interval_ticks: config.save_interval_ticks,
+        max_commands_per_tick: config.max_commands_per_tick,
+        ..SimSettings::default()
+    }
+}
+
+/// FNV-1a, to derive a stable per-map seed (std's hasher is randomised).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
