@@ -189,6 +189,7 @@ mod tests {
     fn local_config(dir: &Path) -> Config {
         Config {
             data: dir.join("data"),
+            maps: Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets-maps"),
             game: "127.0.0.1:0".parse().unwrap(),
             http: "127.0.0.1:0".parse().unwrap(),
             admin: "127.0.0.1:0".parse().unwrap(),

@@ -247,6 +247,7 @@ mod tests {
             },
             shout_latency: Latency::default(),
             bots_cpu_percent: Some(42.0),
+            server_side: None,
             rates: Rates::over(&totals, Duration::from_secs(10)),
             disconnects: 0,
             errors: error_count(&totals),

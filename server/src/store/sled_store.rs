@@ -254,15 +254,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), 1 << 20).unwrap();
         let a = PlayerRecord {
+            map: Some("world".to_owned()),
             position: Position { x: 1.5, y: -2.0 },
             region: RegionId(4),
         };
         let b = PlayerRecord {
+            map: None,
             position: Position { x: 9.0, y: 9.0 },
             region: RegionId(0),
         };
         store
-            .save_players(&[(AccountId(1), a), (AccountId(2), b)])
+            .save_players(&[(AccountId(1), a.clone()), (AccountId(2), b.clone())])
             .await
             .unwrap();
         assert_eq!(store.load_player(AccountId(1)).await.unwrap(), Some(a));
