@@ -136,10 +136,10 @@ async fn download(
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
     ];
-    if let Some(condition) = headers.get(header::IF_NONE_MATCH) {
-        if etag_matches(condition.to_str().unwrap_or(""), &etag) {
-            return Ok((StatusCode::NOT_MODIFIED, common).into_response());
-        }
+    if let Some(condition) = headers.get(header::IF_NONE_MATCH)
+        && etag_matches(condition.to_str().unwrap_or(""), &etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
     let len = map.bytes.len() as u64;
     let whole = || {
@@ -155,10 +155,10 @@ async fn download(
         return Ok(whole());
     };
     // A resume of another version gets the whole new file.
-    if let Some(if_range) = headers.get(header::IF_RANGE) {
-        if if_range.to_str().unwrap_or("") != etag {
-            return Ok(whole());
-        }
+    if let Some(if_range) = headers.get(header::IF_RANGE)
+        && if_range.to_str().unwrap_or("") != etag
+    {
+        return Ok(whole());
     }
     let ranges = range
         .to_str()
