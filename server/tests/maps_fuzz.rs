@@ -26,10 +26,22 @@ impl Rng {
     }
 }
 
+fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Loads `bytes`; a panic fails the test with the input that caused it.
 fn load(bytes: Vec<u8>, what: &str) -> bool {
     let path = Path::new("/fuzz/m.tmx");
     let copy = bytes.clone();
+    // An abort (e.g. a huge allocation) cannot be caught: MAPS_FUZZ_DUMP
+    // names a file that always holds the input being tried.
+    if let Ok(dump) = std::env::var("MAPS_FUZZ_DUMP") {
+        std::fs::write(dump, &copy).unwrap();
+    }
     let result = std::panic::catch_unwind(|| load_map_bytes("m", path, bytes.into()).is_ok());
     match result {
         Ok(ok) => ok,
@@ -54,10 +66,20 @@ fn every_truncation_is_refused() {
 /// file never panic.
 #[test]
 fn random_mutations_never_panic() {
-    let mut rng = Rng(0x5eed);
-    for enc in ["csv", "base64", "zlib", "gzip", "zstd"] {
-        let original = std::fs::read(encodings_dir().join(format!("small-{enc}.tmx"))).unwrap();
-        for round in 0..600 {
+    // MAPS_FUZZ_ROUNDS and MAPS_FUZZ_SEED widen the search by hand.
+    let rounds: usize = env_or("MAPS_FUZZ_ROUNDS", 600);
+    let mut rng = Rng(env_or("MAPS_FUZZ_SEED", 0x5eed));
+    let files = [
+        "small-csv",
+        "small-base64",
+        "small-zlib",
+        "small-gzip",
+        "small-zstd",
+        "../rich",
+    ];
+    for enc in files {
+        let original = std::fs::read(encodings_dir().join(format!("{enc}.tmx"))).unwrap();
+        for round in 0..rounds {
             let mut bytes = original.clone();
             for _ in 0..1 + rng.below(4) {
                 let at = rng.below(bytes.len());
@@ -80,6 +102,56 @@ fn random_mutations_never_panic() {
                 }
             }
             load(bytes, &format!("{enc} round {round}"));
+        }
+    }
+}
+
+/// Numbers (sizes, ids, tile numbers, positions, property values) replaced
+/// by edge values never panic: these mutations keep the XML well-formed, so
+/// they reach the Tiled reader and the conventions.
+#[test]
+fn edge_numbers_never_panic() {
+    const EDGES: [&str; 12] = [
+        "0",
+        "1",
+        "-1",
+        "2",
+        "31",
+        "33",
+        "65536",
+        "4294967295",
+        "4294967296",
+        "1e30",
+        "NaN",
+        "",
+    ];
+    let rounds: usize = env_or("MAPS_FUZZ_ROUNDS", 600);
+    let mut rng = Rng(env_or("MAPS_FUZZ_SEED", 0xed9e));
+    for file in ["small-csv.tmx", "small-zlib.tmx", "../rich.tmx"] {
+        let original = std::fs::read_to_string(encodings_dir().join(file)).unwrap();
+        // Spans of digits outside the long Base64 text.
+        let numbers: Vec<(usize, usize)> = original
+            .match_indices(|c: char| c.is_ascii_digit())
+            .map(|(i, _)| i)
+            .filter(|&i| i == 0 || !original.as_bytes()[i - 1].is_ascii_alphanumeric())
+            .map(|i| {
+                let len = original[i..]
+                    .find(|c: char| !c.is_ascii_digit() && c != '.')
+                    .unwrap();
+                (i, len)
+            })
+            .collect();
+        for round in 0..rounds {
+            let mut text = original.clone();
+            let mut picks: Vec<(usize, usize)> = (0..1 + rng.below(3))
+                .map(|_| numbers[rng.below(numbers.len())])
+                .collect();
+            picks.sort_unstable();
+            picks.dedup();
+            for (at, len) in picks.into_iter().rev() {
+                text.replace_range(at..at + len, EDGES[rng.below(EDGES.len())]);
+            }
+            load(text.into_bytes(), &format!("{file} numbers round {round}"));
         }
     }
 }

@@ -153,3 +153,28 @@ fn scan_sorts_and_separates() {
     assert_eq!(scan.errors[0].file, dir.path().join("broken.tmx"));
     assert!(scan_dir(&dir.path().join("missing")).is_err());
 }
+
+/// A map using much of what Tiled offers (groups, image layers, every
+/// object shape, typed properties, flipped tiles, an image-collection
+/// tileset, wang sets, animations) loads; only the conventions count.
+#[test]
+fn rich_map_reads_only_the_conventions() {
+    let path = encodings_dir().join("../rich.tmx");
+    let map = load_map_file(&path).unwrap();
+    let spec = &map.spec;
+    assert_eq!((spec.width(), spec.height()), (256, 256));
+    assert_eq!((spec.info().region_cols, spec.info().region_rows), (2, 1));
+    let tile = |x: u32, y: u32| Position::new(x as f32 * 32.0 + 3.0, y as f32 * 32.0 + 3.0);
+    // Marked tiles (one flipped), a marked tile of the image collection,
+    // and tiles painted on the hidden `blocked` layer inside two groups.
+    for (x, y) in [(1, 1), (2, 1), (4, 3), (6, 5), (7, 0), (1, 6)] {
+        assert!(spec.is_blocked(tile(x, y)), "({x}, {y}) is blocked");
+    }
+    for (x, y) in [(0, 0), (3, 3), (7, 6), (5, 5)] {
+        assert!(!spec.is_blocked(tile(x, y)), "({x}, {y}) is free");
+    }
+    assert_eq!(
+        spec.spawn_points(),
+        &[Position::new(16.0, 16.0), Position::new(240.5, 200.25)]
+    );
+}

@@ -345,3 +345,85 @@ fn layer_at(name: &str, lines: &Lines) -> String {
         None => format!("layer \"{name}\""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use battlegrid_protocol::Position;
+
+    use crate::maps::{MapLoadError, load_map_bytes};
+
+    /// A 4x4-tile map of 16-pixel tiles (one region) with `body` inside.
+    fn map(props: &str, body: &str) -> Result<battlegrid_sim::MapSpec, MapLoadError> {
+        let text = format!(
+            r#"<map version="1.10" orientation="orthogonal" width="4" height="4" tilewidth="16" tileheight="16">
+ <properties>{props}</properties>
+ <tileset firstgid="1" name="t" tilewidth="16" tileheight="16" tilecount="2" columns="2">
+  <tile id="1"><properties><property name="blocked" type="bool" value="true"/></properties></tile>
+ </tileset>
+{body}
+</map>"#
+        );
+        load_map_bytes("m", Path::new("m.tmx"), text.into_bytes().into()).map(|m| m.spec)
+    }
+
+    const REGIONS: &str = r#"<property name="region_width" type="int" value="4"/><property name="region_height" value="2"/>"#;
+    const SPAWN: &str =
+        r#"<objectgroup name="spawns"><object id="1" x="8" y="8"><point/></object></objectgroup>"#;
+
+    fn layer(name: &str, csv: &str) -> String {
+        format!(
+            r#"<layer name="{name}" width="4" height="4" visible="0"><data encoding="csv">{csv}</data></layer>"#
+        )
+    }
+
+    /// A string property holding a number is accepted (Tiled's default
+    /// property type is string).
+    #[test]
+    fn region_size_as_string() {
+        let spec = map(REGIONS, SPAWN).unwrap();
+        assert_eq!(spec.info().region_cols, 1);
+        assert_eq!(spec.info().region_rows, 2);
+    }
+
+    /// Zero and negative region sizes are refused.
+    #[test]
+    fn region_size_must_be_positive() {
+        let props = r#"<property name="region_width" type="int" value="-4"/><property name="region_height" value="2"/>"#;
+        let err = map(props, SPAWN).unwrap_err();
+        assert!(err.message.contains("-4 is not a positive number"), "{err}");
+    }
+
+    /// Tiles marked `blocked` in the tileset block on any layer, hidden or
+    /// not; unmarked tiles on other layers do not.
+    #[test]
+    fn tile_property_blocks_on_any_layer() {
+        let ground = layer("ground", "1,2,1,1, 1,1,1,1, 1,1,1,1, 1,1,1,1");
+        let spec = map(REGIONS, &format!("{ground}{SPAWN}")).unwrap();
+        assert!(spec.is_blocked(Position::new(17.0, 1.0)));
+        assert!(!spec.is_blocked(Position::new(1.0, 1.0)));
+    }
+
+    /// Layers inside groups count, for blocked tiles and for spawns.
+    #[test]
+    fn layers_inside_groups_count() {
+        let blocked = layer("blocked", "0,0,0,0, 0,0,0,0, 0,0,0,0, 0,0,0,1");
+        let body = format!(r#"<group name="g">{blocked}<group name="h">{SPAWN}</group></group>"#);
+        let spec = map(REGIONS, &body).unwrap();
+        assert!(spec.is_blocked(Position::new(50.0, 50.0)));
+        assert_eq!(spec.spawn_points(), &[Position::new(8.0, 8.0)]);
+    }
+
+    /// A `blocked` layer that is not a tile layer, or a `spawns` layer that
+    /// is not an object layer, is refused by name.
+    #[test]
+    fn layers_of_the_wrong_kind() {
+        let body = format!(r#"<objectgroup name="blocked"/>{SPAWN}"#);
+        let err = map(REGIONS, &body).unwrap_err();
+        assert!(err.message.contains("must be a tile layer"), "{err}");
+        let spawns = layer("spawns", "0,0,0,0, 0,0,0,0, 0,0,0,0, 0,0,0,0");
+        let err = map(REGIONS, &spawns).unwrap_err();
+        assert!(err.message.contains("must be an object layer"), "{err}");
+    }
+}

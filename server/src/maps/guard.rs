@@ -8,8 +8,9 @@
 //! with a line and column, everything that could cost more than the limits
 //! allow or that battlegrid does not support (see `assets-maps/README.md`):
 //! non-orthogonal, infinite or oversized maps, non-square tiles, external
-//! tilesets and object templates, tile data in an unknown encoding, and tile
-//! layers whose data does not hold exactly one entry per tile.
+//! tilesets and object templates, tilesets claiming too many tiles, tile
+//! data in an unknown encoding, and tile layers whose data does not hold
+//! exactly one entry per tile.
 //!
 //! It leaves the meaning of the map (properties, layers, spawns) to
 //! `convert`, which reads what `tiled` parsed; it only remembers the lines of
@@ -23,7 +24,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error::Problem;
-use super::limits::{MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES};
+use super::limits::{MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
 
 /// Deepest element nesting accepted (Tiled writes about six levels).
 const MAX_DEPTH: usize = 64;
@@ -55,8 +56,9 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
     let mut dims: Option<MapDims> = None;
     // The tile layer whose `<data>` is being read: its name, and the text.
     let mut current_layer: Option<String> = None;
-    let mut data: Option<(DataFormat, String, u32)> = None;
+    let mut data: Option<(DataFormat, Option<String>, u32)> = None;
     let mut cells: u64 = 0;
+    let mut tileset_tiles: u64 = 0;
     loop {
         let event = reader.read_event().map_err(|err| {
             let (line, col) = pos.line_col(bytes, reader.buffer_position());
@@ -87,6 +89,19 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                                 here(),
                                 format!(
                                     "the map uses the external tileset \"{source}\"; battlegrid needs tilesets embedded in the map (Tiled: select the tileset, then Map > Embed Tileset)"
+                                ),
+                            ));
+                        }
+                        // `tiled` makes room for every tile a tileset claims,
+                        // and without `columns` computes it in unchecked
+                        // arithmetic; Tiled always writes both.
+                        attr_u32(e, "columns", &here())?;
+                        tileset_tiles += u64::from(attr_u32(e, "tilecount", &here())?);
+                        if tileset_tiles > MAX_TILESET_TILES {
+                            return Err(Problem::at(
+                                here(),
+                                format!(
+                                    "the tilesets hold more than {MAX_TILESET_TILES} tiles together"
                                 ),
                             ));
                         }
@@ -137,7 +152,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                         let format = data_format(e, &here())?;
                         let expected = dims.map_or(0, |d| d.width * d.height);
                         if is_start {
-                            data = Some((format, String::new(), line));
+                            data = Some((format, None, line));
                         } else if expected != 0 {
                             return Err(data_count_problem(
                                 current_layer.as_deref(),
@@ -159,6 +174,12 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                             "tile layer data as XML <tile> elements is not supported; use CSV or Base64 (Tiled: Map > Map Properties > Tile Layer Format)",
                         ));
                     }
+                    (Some("data"), other) => {
+                        return Err(Problem::at(
+                            here(),
+                            format!("unexpected <{other}> inside tile layer data"),
+                        ));
+                    }
                     _ => {}
                 }
                 if is_start {
@@ -168,17 +189,28 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     stack.push(name);
                 }
             }
+            // `tiled` reads only the first piece of text in `<data>`, so
+            // data split by comments or CDATA sections is refused rather
+            // than counted differently.
+            Event::Text(_) | Event::CData(_) | Event::Comment(_) | Event::PI(_)
+                if data.as_ref().is_some_and(|(_, text, _)| text.is_some()) =>
+            {
+                return Err(Problem::at(
+                    here(),
+                    "tile layer data must be one piece of plain text",
+                ));
+            }
             Event::Text(ref t) => {
                 if let Some((_, text, _)) = data.as_mut() {
                     let t = t.unescape().map_err(|err| {
                         Problem::at(here(), format!("bad text in layer data: {err}"))
                     })?;
-                    text.push_str(&t);
+                    *text = Some(t.into_owned());
                 }
             }
             Event::CData(ref t) => {
                 if let Some((_, text, _)) = data.as_mut() {
-                    text.push_str(&String::from_utf8_lossy(t));
+                    *text = Some(String::from_utf8_lossy(t).into_owned());
                 }
             }
             Event::End(_) => {
@@ -189,7 +221,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     let expected = dims.map_or(0, |d| d.width * d.height);
                     let layer = current_layer.as_deref();
                     let count = format
-                        .count(&text, expected)
+                        .count(text.as_deref().unwrap_or(""), expected)
                         .map_err(|message| Problem::at(layer_at(layer, data_line), message))?;
                     if count != u64::from(expected) {
                         return Err(data_count_problem(layer, data_line, count, expected));
@@ -217,6 +249,12 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
 
 /// Checks the `<map>` element's attributes against what battlegrid supports.
 fn map_element(e: &BytesStart<'_>, here: &str) -> Result<MapDims, Problem> {
+    if attr(e, "version", here)?.is_none() {
+        return Err(Problem::at(
+            here,
+            "the <map> element has no \"version\" attribute; was the file written by Tiled?",
+        ));
+    }
     let orientation = attr(e, "orientation", here)?.unwrap_or_default();
     if orientation != "orthogonal" {
         return Err(Problem::at(
@@ -335,9 +373,7 @@ impl DataFormat {
         let limit = (u64::from(expected) + 1) * 4;
         let mut out = Vec::new();
         let result = match compression {
-            Compression::None => {
-                return Ok(decoded.len() as u64 / 4 + u64::from(decoded.len() % 4 != 0));
-            }
+            Compression::None => return whole_tiles(decoded.len()),
             Compression::Zlib => flate2::read::ZlibDecoder::new(&decoded[..])
                 .take(limit)
                 .read_to_end(&mut out),
@@ -348,8 +384,18 @@ impl DataFormat {
                 .and_then(|d| d.take(limit).read_to_end(&mut out)),
         };
         result.map_err(|err| format!("the compressed layer data is damaged: {err}"))?;
-        Ok(out.len() as u64 / 4 + u64::from(out.len() % 4 != 0))
+        whole_tiles(out.len())
     }
+}
+
+/// Binary layer data holds four bytes per tile; a partial tile is damage.
+fn whole_tiles(len: usize) -> Result<u64, String> {
+    if !len.is_multiple_of(4) {
+        return Err(format!(
+            "the layer data holds {len} bytes, not four bytes per tile; was the file saved completely?"
+        ));
+    }
+    Ok(len as u64 / 4)
 }
 
 fn data_count_problem(layer: Option<&str>, line: u32, count: u64, expected: u32) -> Problem {
@@ -436,5 +482,52 @@ impl LineCounter {
         }
         self.offset = at;
         (self.line, at - self.line_start + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte offsets become 1-based lines and columns, also when asked out
+    /// of order.
+    #[test]
+    fn line_and_column_of_offsets() {
+        let text = b"ab\ncd\n\nef";
+        let mut c = LineCounter::default();
+        assert_eq!(c.line_col(text, 0), (1, 1));
+        assert_eq!(c.line_col(text, 4), (2, 2));
+        assert_eq!(c.line_col(text, 9), (4, 3));
+        assert_eq!(c.line_col(text, 1), (1, 2));
+        assert_eq!(c.line_col(text, 100), (4, 3));
+    }
+
+    /// Lines of layers and objects are remembered for later errors.
+    #[test]
+    fn remembers_layer_and_object_lines() {
+        let text = "<map version=\"1.10\" orientation=\"orthogonal\" width=\"1\" height=\"1\" tilewidth=\"8\" tileheight=\"8\">\n<layer name=\"a\" width=\"1\" height=\"1\">\n<data encoding=\"csv\">0</data>\n</layer>\n<objectgroup name=\"spawns\">\n<object id=\"7\" x=\"1\" y=\"1\"><point/></object>\n</objectgroup>\n</map>";
+        let lines = check(text.as_bytes()).unwrap();
+        assert_eq!(lines.layers.get("a"), Some(&2));
+        assert_eq!(lines.layers.get("spawns"), Some(&5));
+        assert_eq!(lines.objects.get(&7), Some(&6));
+    }
+
+    /// Uncompressed Base64 holds four bytes per tile; a partial tile is an
+    /// error.
+    #[test]
+    fn base64_counts_whole_tiles() {
+        let f = DataFormat::Base64(Compression::None);
+        assert_eq!(f.count("AAAAAAAAAAA=", 2), Ok(2)); // 8 bytes
+        assert!(f.count("AAAAAAAAAAAA", 2).is_err()); // 9 bytes
+        assert!(f.count("not base64!", 2).is_err());
+        assert_eq!(DataFormat::Csv.count("0, 1,\n2", 3), Ok(3));
+        assert!(DataFormat::Csv.count("0,,1", 3).is_err());
+    }
+
+    /// Attribute values longer than 40 characters are cut when quoted.
+    #[test]
+    fn long_garbage_is_truncated() {
+        assert_eq!(truncate(&"x".repeat(50)), format!("{}...", "x".repeat(40)));
+        assert_eq!(truncate("short"), "short");
     }
 }

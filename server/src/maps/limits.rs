@@ -18,6 +18,10 @@ pub const MAX_TILES: u64 = 4 * 1024 * 1024;
 /// largest grid).
 pub const MAX_TILE_CELLS: u64 = 4 * MAX_TILES;
 
+/// Most tiles over all tilesets of a map together (`tilecount`; a 4096x4096
+/// image of 16-pixel tiles holds 65536).
+pub const MAX_TILESET_TILES: u64 = 65_536;
+
 /// Most regions a map may be cut into (e.g. 64x64).
 pub const MAX_REGIONS: u32 = 4096;
 
