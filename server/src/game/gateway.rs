@@ -329,8 +329,14 @@ impl Gateway {
         &self,
         version: u16,
         token: &str,
-    ) -> Result<(PlayerId, String, Option<(String, battlegrid_protocol::Position)>), (ErrorCode, String)>
-    {
+    ) -> Result<
+        (
+            PlayerId,
+            String,
+            Option<(String, battlegrid_protocol::Position)>,
+        ),
+        (ErrorCode, String),
+    > {
         if version != PROTOCOL_VERSION {
             return Err((
                 ErrorCode::UNSUPPORTED_VERSION,

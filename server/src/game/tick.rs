@@ -142,8 +142,7 @@ impl TickLoop {
     /// closes all clients with `SHUTTING_DOWN` and hands every player's
     /// position to the saver.
     pub fn run(mut self) {
-        let period =
-            Duration::from_secs_f64(1.0 / f64::from(self.worlds.settings().tick_rate_hz));
+        let period = Duration::from_secs_f64(1.0 / f64::from(self.worlds.settings().tick_rate_hz));
         let mut routes: HashMap<PlayerId, Route> = HashMap::new();
         let mut pending_saves: HashMap<PlayerId, Save> = HashMap::new();
         let mut recent = Recent::default();
@@ -235,11 +234,8 @@ impl TickLoop {
                         .or_else(|| recent.0.get(&player).map(|(m, p, _)| (Arc::clone(m), *p)))
                         .map(|(m, p)| (m.to_string(), p))
                         .or(saved);
-                    self.worlds.join(
-                        player,
-                        name,
-                        place.as_ref().map(|(m, p)| (m.as_str(), *p)),
-                    );
+                    self.worlds
+                        .join(player, name, place.as_ref().map(|(m, p)| (m.as_str(), *p)));
                     routes.insert(
                         player,
                         Route {
@@ -384,11 +380,7 @@ impl TickLoop {
 
     /// Tells every client, lets every player leave, and hands all positions
     /// to the saver (waiting for room: shutdown must not lose them).
-    fn shut_down(
-        mut self,
-        routes: HashMap<PlayerId, Route>,
-        mut pending: HashMap<PlayerId, Save>,
-    ) {
+    fn shut_down(mut self, routes: HashMap<PlayerId, Route>, mut pending: HashMap<PlayerId, Save>) {
         for (&player, route) in &routes {
             route
                 .peer

@@ -74,10 +74,10 @@ struct ErrorEntry {
 impl ErrorEntry {
     fn from(error: &MapLoadError) -> Self {
         // The server's own paths are not the client's business.
-        let file = error
-            .file
-            .file_name()
-            .map_or_else(|| error.file.display().to_string(), |f| f.to_string_lossy().into_owned());
+        let file = error.file.file_name().map_or_else(
+            || error.file.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
         Self {
             file,
             location: error.location.clone(),
