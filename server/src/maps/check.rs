@@ -92,3 +92,43 @@ pub fn describe(map: &LoadedMap) -> String {
         map.content_hash
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A good map and a broken one: an `ok` line, an `error` line, the
+    /// summary, and exit code 1; an unreadable folder gives 2.
+    #[test]
+    fn report_lines_and_exit_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets-maps/small.tmx");
+        std::fs::copy(small, dir.path().join("a.tmx")).unwrap();
+        std::fs::write(dir.path().join("b.tmx"), "<map").unwrap();
+        let mut out = Vec::new();
+        assert_eq!(run(dir.path(), &mut out), EXIT_ERRORS);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("ok a 512x512 units, regions 2x2, 3 spawns, sha256 "),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with(&format!(
+                "error {}: line 1",
+                dir.path().join("b.tmx").display()
+            )),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("1 map(s) ok, 1 error(s), checked in "),
+            "{text}"
+        );
+        std::fs::remove_file(dir.path().join("b.tmx")).unwrap();
+        assert_eq!(run(dir.path(), &mut Vec::new()), EXIT_OK);
+        assert_eq!(
+            run(&dir.path().join("none"), &mut Vec::new()),
+            EXIT_UNREADABLE
+        );
+    }
+}

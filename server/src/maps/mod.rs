@@ -31,7 +31,7 @@ use error::Problem;
 pub use watch::{MapEvent, MapWatcher};
 
 /// A map file that loaded and passed validation.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadedMap {
     /// The file stem, e.g. `world` for `world.tmx`.
     pub name: String,
@@ -43,6 +43,20 @@ pub struct LoadedMap {
     pub bytes: Bytes,
     /// Lowercase hex SHA-256 of `bytes`.
     pub content_hash: String,
+}
+
+/// Shows the size of the file rather than its bytes, so logging a map does
+/// not print the whole file.
+impl std::fmt::Debug for LoadedMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedMap")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("spec", &self.spec.info())
+            .field("bytes", &self.bytes.len())
+            .field("content_hash", &self.content_hash)
+            .finish()
+    }
 }
 
 /// What [`scan_dir`] found: the maps that loaded and the files that did not.
