@@ -350,3 +350,30 @@ fn bad_map_name() {
     let err = error_of(&Tmx::default().render(), "my map");
     assert!(err.message.contains("rename the file"), "{err}");
 }
+
+/// Tilesets claiming more tiles than the limit are refused before `tiled`
+/// makes room for them.
+#[test]
+fn tileset_claiming_too_many_tiles() {
+    let text = Tmx::default()
+        .render()
+        .replacen("tilecount=\"2\"", "tilecount=\"4294967295\"", 1);
+    let err = error_of(&text, "tilecount");
+    assert_error(&err, "line ", "the tilesets hold more than 65536 tiles");
+}
+
+/// A file made of a huge number of small elements is refused at the limit.
+#[test]
+fn too_many_elements() {
+    let objects = "<object id=\"99\" x=\"1\" y=\"1\"/>".repeat(1_000_001);
+    let extra = format!(" <objectgroup id=\"5\" name=\"junk\">{objects}</objectgroup>\n");
+    let err = error_of(
+        &Tmx {
+            extra,
+            ..Tmx::default()
+        }
+        .render(),
+        "elements",
+    );
+    assert_error(&err, "line ", "more than 1000000 XML elements");
+}

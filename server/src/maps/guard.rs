@@ -8,7 +8,8 @@
 //! with a line and column, everything that could cost more than the limits
 //! allow or that battlegrid does not support (see `assets-maps/README.md`):
 //! non-orthogonal, infinite or oversized maps, non-square tiles, external
-//! tilesets and object templates, tilesets claiming too many tiles, tile
+//! tilesets and object templates, tilesets claiming too many tiles, files
+//! with too many elements (each costs `tiled` memory), tile
 //! data in an unknown encoding, and tile layers whose data does not hold
 //! exactly one entry per tile.
 //!
@@ -24,7 +25,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error::Problem;
-use super::limits::{MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
+use super::limits::{MAX_ELEMENTS, MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
 
 /// Deepest element nesting accepted (Tiled writes about six levels).
 const MAX_DEPTH: usize = 64;
@@ -59,6 +60,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
     let mut data: Option<(DataFormat, Option<String>, u32)> = None;
     let mut cells: u64 = 0;
     let mut tileset_tiles: u64 = 0;
+    let mut elements: u64 = 0;
     loop {
         let event = reader.read_event().map_err(|err| {
             let (line, col) = pos.line_col(bytes, reader.buffer_position());
@@ -72,6 +74,15 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_start = matches!(event, Event::Start(_));
+                elements += 1;
+                if elements > MAX_ELEMENTS {
+                    return Err(Problem::at(
+                        here(),
+                        format!(
+                            "the file has more than {MAX_ELEMENTS} XML elements (objects, properties, tiles...)"
+                        ),
+                    ));
+                }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 match (stack.last().map(String::as_str), name.as_str()) {
                     (None, "map") => dims = Some(map_element(e, &here())?),

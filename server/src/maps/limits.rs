@@ -22,6 +22,11 @@ pub const MAX_TILE_CELLS: u64 = 4 * MAX_TILES;
 /// image of 16-pixel tiles holds 65536).
 pub const MAX_TILESET_TILES: u64 = 65_536;
 
+/// Most XML elements in a map file (layers, objects, properties, tiles of
+/// tilesets...; tile data is text and does not count). Each becomes a few
+/// hundred bytes in `tiled`'s model.
+pub const MAX_ELEMENTS: u64 = 1_000_000;
+
 /// Most regions a map may be cut into (e.g. 64x64).
 pub const MAX_REGIONS: u32 = 4096;
 
