@@ -5,7 +5,7 @@
 //! A map file is read once; its exact bytes are kept (they are what
 //! `GET /v1/maps/{name}` serves) together with their SHA-256, and parsed from
 //! memory, so the hash always describes the map that was validated. Loading
-//! goes in three steps: [`guard`] streams the XML and enforces the
+//! goes in three steps: `guard` streams the XML and enforces the
 //! [`limits`] (so hostile files cost little and never panic), the `tiled`
 //! crate parses the map, and [`convert`] applies battlegrid's conventions
 //! (see `assets-maps/README.md`).
