@@ -170,3 +170,25 @@ async fn missing_folder_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     assert!(watch(dir.path().join("nope"), DEBOUNCE, HashMap::new()).is_err());
 }
+
+/// Deleting a file that only ever failed reports its removal too, so its
+/// error can be dropped.
+#[tokio::test]
+async fn removing_a_broken_file_reports_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_watcher, mut rx) = start(dir.path());
+    let path = Tmx {
+        spawns: None,
+        ..Tmx::default()
+    }
+    .write(dir.path(), "broken");
+    let MapEvent::Failed(err) = next(&mut rx).await else {
+        panic!("expected Failed")
+    };
+    assert_eq!(err.file, path);
+    std::fs::remove_file(&path).unwrap();
+    let MapEvent::Removed { name } = next(&mut rx).await else {
+        panic!("expected Removed")
+    };
+    assert_eq!(name, "broken");
+}
