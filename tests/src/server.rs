@@ -186,6 +186,24 @@ impl TestServer {
         format!("http://{}{}", self.http, path)
     }
 
+    /// The value of the unlabelled series `name` in the server's
+    /// `/metrics` (admin listener), if present.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     /// The configuration the server runs with.
     pub fn config(&self) -> &Config {
         &self.config

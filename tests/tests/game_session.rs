@@ -284,17 +284,6 @@ async fn clients_connect_after_a_retry() {
     let server = start(|config| config.quic.retry_above_pending = 0);
     let (mut ann, _) = player(&server, "ann").await;
     until_pong(&mut ann, 1).await;
-    let metrics = reqwest::get(format!("http://{}/metrics", server.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let retries: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("battlegrid_game_retries_sent_total "))
-        .expect("retries series")
-        .parse()
-        .unwrap();
-    assert!(retries >= 1, "{metrics}");
+    let retries = server.metric("battlegrid_game_retries_sent_total").await;
+    assert!(retries >= Some(1.0), "{retries:?}");
 }

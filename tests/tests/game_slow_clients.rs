@@ -89,14 +89,8 @@ async fn a_client_that_stops_reading_is_closed_too_slow_and_others_play_on() {
     }
     let (mut dan, _) = player(&server, "dan").await;
     until_pong(&mut dan, 1).await;
-    let metrics = reqwest::get(format!("http://{}/metrics", server.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("battlegrid_game_too_slow_total 1\n"),
-        "{metrics}"
+    assert_eq!(
+        server.metric("battlegrid_game_too_slow_total").await,
+        Some(1.0)
     );
 }

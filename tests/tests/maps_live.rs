@@ -261,3 +261,29 @@ async fn maps_download_with_etag_and_range() {
     let missing = Api::new(server.http).get("/v1/maps/nowhere").await;
     assert_eq!((missing.status, missing.code()), (404, "no_such_map"));
 }
+
+/// The map is part of a player's saved place: a player who moved to another
+/// map comes back on it, where it stood, after the server restarts.
+#[tokio::test]
+async fn a_returning_player_comes_back_on_its_map() {
+    let mut server = start(|_| {});
+    arena().write(&server.config().maps);
+    until_maps(&server, |m| listed(m, "arena").is_some()).await;
+    let token = game_support::account(&server, "ann").await;
+    let (mut ann, _) = game_support::connect(&server, &token).await.unwrap();
+    ann.send(&ClientMessage::ChangeMap {
+        map: "arena".into(),
+    })
+    .await
+    .unwrap();
+    let (_, arrived, _, _) = map_changed(&mut ann).await;
+    until_pong(&mut ann, 1).await;
+    let status = server.terminate();
+    assert!(status.success(), "{}", server.log());
+    server.restart();
+    let (_, welcome) = game_support::connect(&server, &token).await.unwrap();
+    assert_eq!(
+        (welcome.map.name.as_str(), welcome.position),
+        ("arena", arrived)
+    );
+}

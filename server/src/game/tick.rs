@@ -178,6 +178,17 @@ impl TickLoop {
                     pending_saves.insert(save.id, save);
                 }
             }
+            for (id, map, position) in self.worlds.take_arrivals() {
+                if let Some(region) = self.worlds.region_at(&map, position) {
+                    let save = Save {
+                        id,
+                        map,
+                        position,
+                        region,
+                    };
+                    pending_saves.insert(id, save);
+                }
+            }
             self.check_backlogs(&mut routes);
             if tick.is_multiple_of(RECENT_TICKS) {
                 recent.forget_older_than(tick.saturating_sub(RECENT_TICKS));

@@ -100,6 +100,8 @@ pub struct Worlds {
     /// Players whose `Leave` is queued but not yet run: their world still
     /// holds their live position, which a reconnect in the same tick needs.
     leaving: HashMap<PlayerId, Arc<str>>,
+    /// Players moved to another map whose arrival runs in the next step.
+    arriving: Vec<PlayerId>,
     tick: u64,
 }
 
@@ -132,6 +134,7 @@ impl Worlds {
             seed: config.seed,
             players: HashMap::new(),
             leaving: HashMap::new(),
+            arriving: Vec::new(),
             tick: 0,
         };
         for map in maps {
@@ -256,6 +259,7 @@ impl Worlds {
             position: None,
             reason,
         });
+        self.arriving.push(id);
     }
 
     /// Runs one tick of every world, in name order.
@@ -265,6 +269,20 @@ impl Worlds {
         self.worlds
             .iter_mut()
             .map(|(name, world)| (Arc::clone(name), world.sim.step()))
+            .collect()
+    }
+
+    /// Where the players moved to another map by the last [`Worlds::step`]
+    /// now stand. Their old world saved them on its map as they left; these
+    /// must be saved after that, so that a crash does not send them back.
+    pub fn take_arrivals(&mut self) -> Vec<(PlayerId, Arc<str>, Position)> {
+        let arriving = std::mem::take(&mut self.arriving);
+        arriving
+            .into_iter()
+            .filter_map(|id| {
+                let (map, position) = self.position(id)?;
+                Some((id, map, position))
+            })
             .collect()
     }
 
@@ -319,6 +337,7 @@ impl Worlds {
                         position: None,
                         reason: reason.clone(),
                     });
+                    self.arriving.push(id);
                     moved += 1;
                 }
                 Applied::Removed(moved)
@@ -453,7 +472,11 @@ mod tests {
         w.change_map(id, "world").unwrap();
         let out = w.step();
         assert_eq!(map_changes(&out), vec![(id, "world".to_owned())]);
-        assert_eq!(w.position(id).unwrap().0.as_ref(), "world");
+        let (map, at) = w.position(id).unwrap();
+        assert_eq!(map.as_ref(), "world");
+        // The arrival is to be saved (after the old world's leave save).
+        assert_eq!(w.take_arrivals(), vec![(id, map, at)]);
+        assert!(w.take_arrivals().is_empty());
     }
 
     /// Removing a map sends its players to the default map; removing the
