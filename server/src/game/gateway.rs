@@ -35,7 +35,7 @@ use super::config::QuicConfig;
 use super::peer::Peer;
 use super::session::{frame_error, read_loop, say_last, write_loop};
 use super::stats::{GameStats, HandshakeFailure};
-use super::tick::{Control, Joining};
+use super::tick::{Control, Joining, SavedPlace};
 use crate::auth::{Lookup, TokenTable, now_ms, token_hash};
 use crate::store::{AccountId, Store};
 
@@ -329,14 +329,7 @@ impl Gateway {
         &self,
         version: u16,
         token: &str,
-    ) -> Result<
-        (
-            PlayerId,
-            String,
-            Option<(String, battlegrid_protocol::Position)>,
-        ),
-        (ErrorCode, String),
-    > {
+    ) -> Result<(PlayerId, String, Option<SavedPlace>), (ErrorCode, String)> {
         if version != PROTOCOL_VERSION {
             return Err((
                 ErrorCode::UNSUPPORTED_VERSION,

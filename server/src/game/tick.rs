@@ -73,12 +73,15 @@ pub struct Joining {
     /// Display name.
     pub name: String,
     /// Saved map and position, if any.
-    pub saved: Option<(String, Position)>,
+    pub saved: Option<SavedPlace>,
     /// Its outbound side.
     pub peer: Arc<Peer>,
     /// Its command queue.
     pub commands: mpsc::Receiver<Command>,
 }
+
+/// Where a player was saved: a map's name and a position on it.
+pub type SavedPlace = (String, Position);
 
 /// A position to save.
 #[derive(Debug, Clone, PartialEq)]
