@@ -1,6 +1,6 @@
-//! The public listener's router: sign-up page, health, server info, the
-//! auth API, the map downloads, and the layers every request passes (body limit, request
-//! timeout, JSON 404/405).
+//! The public listener's router: sign-up page, health, server info, the auth
+//! API, the map downloads, and the layers every request passes (body limit,
+//! request timeout, JSON 404/405).
 
 use std::sync::Arc;
 use std::time::Duration;
