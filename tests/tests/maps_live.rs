@@ -145,32 +145,91 @@ async fn a_changed_map_moves_players_off_newly_blocked_tiles() {
     until_pong(&mut bob, 1).await;
 }
 
-/// A broken file never replaces a good map: the error names the file and
-/// what is wrong in `GET /v1/maps`, the old version stays live and
-/// joinable, and fixing the file ends the error.
+/// Every kind of broken file the server must survive, written over the live
+/// `world.tmx`, with a fragment of the error it must report.
+fn broken_versions() -> Vec<(&'static str, String, &'static str)> {
+    let good = TestMap::standard();
+    let text = good.to_tmx();
+    let spawns_layer =
+        text[text.find(" <objectgroup").unwrap()..text.find("</map>").unwrap()].to_owned();
+    vec![
+        (
+            "malformed XML",
+            text[..300].to_owned(),
+            "not well-formed XML",
+        ),
+        (
+            "missing required layer",
+            text.replace(&spawns_layer, ""),
+            "no object layer named \"spawns\"",
+        ),
+        (
+            "region size not dividing the map",
+            TestMap {
+                region_tiles: (15, 16),
+                ..good.clone()
+            }
+            .to_tmx(),
+            "do not divide the map width",
+        ),
+        (
+            "absurd size",
+            text.replace(
+                "width=\"32\" height=\"32\" tilewidth",
+                "width=\"100000\" height=\"100000\" tilewidth",
+            ),
+            "the largest allowed",
+        ),
+        (
+            "no spawn point",
+            TestMap {
+                spawns: Vec::new(),
+                ..good.clone()
+            }
+            .to_tmx(),
+            "has no spawn point",
+        ),
+        (
+            "spawn point on a blocked tile",
+            TestMap {
+                blocked: vec![(15, 15)],
+                ..good.clone()
+            }
+            .to_tmx(),
+            "is on a blocked tile",
+        ),
+    ]
+}
+
+/// A broken file never replaces a good map, whatever is wrong with it: for
+/// each kind, the error in `GET /v1/maps` names the file and the problem,
+/// and the old version stays live (same hash) and joinable; fixing the file
+/// ends the error.
 #[tokio::test]
-async fn a_broken_file_is_reported_and_the_old_map_stays() {
+async fn broken_files_are_reported_and_the_old_map_stays() {
     let server = start(|_| {});
     let before = until_maps(&server, |m| listed(m, "world").is_some()).await;
     let hash = listed(&before, "world").unwrap()["content_hash"].clone();
     let path = server.config().maps.join("world.tmx");
-    std::fs::write(&path, "<map orientation=\"orthogonal\" width=\"3\"").unwrap();
-
-    let maps = until_maps(&server, |m| {
-        m["errors"].as_array().is_some_and(|e| !e.is_empty())
-    })
-    .await;
-    let error = &maps["errors"][0];
-    assert_eq!(error["file"], "world.tmx");
-    assert!(!error["message"].as_str().unwrap().is_empty());
-    assert_eq!(
-        listed(&maps, "world").unwrap()["content_hash"],
-        hash,
-        "old map still live"
-    );
-    let (mut ann, welcome) = player(&server, "ann").await;
-    assert_eq!(welcome.map.name, "world");
-    until_pong(&mut ann, 1).await;
+    for (i, (kind, text, says)) in broken_versions().into_iter().enumerate() {
+        std::fs::write(&path, text).unwrap();
+        let maps = until_maps(&server, |m| {
+            m["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains(says))
+        })
+        .await;
+        let error = &maps["errors"][0];
+        assert_eq!(error["file"], "world.tmx", "{kind}");
+        assert_eq!(
+            listed(&maps, "world").unwrap()["content_hash"],
+            hash,
+            "{kind}: the old map stays live"
+        );
+        let (mut ann, welcome) = player(&server, &format!("ann{i}")).await;
+        assert_eq!(welcome.map.name, "world", "{kind}");
+        until_pong(&mut ann, 1).await;
+    }
 
     TestMap::standard().write(&server.config().maps);
     until_maps(&server, |m| {
