@@ -30,7 +30,6 @@ pub async fn run_saver(
                     PlayerRecord {
                         map: Some(save.map.to_string()),
                         position: save.position,
-                        region: save.region,
                     },
                 )
             })

@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use battlegrid_protocol::{ErrorCode, PlayerId, Position, RegionId, ServerMessage};
-use battlegrid_sim::{Delivery, Input, TickOutput};
+use battlegrid_protocol::{ErrorCode, PlayerId, Position, ServerMessage};
+use battlegrid_sim::{Delivery, Input, SavePosition, TickOutput};
 use tokio::sync::mpsc;
 
 use super::catalog::MapCatalog;
@@ -92,8 +92,17 @@ pub struct Save {
     pub map: Arc<str>,
     /// Where.
     pub position: Position,
-    /// The region owning `position` on that map.
-    pub region: RegionId,
+}
+
+impl Save {
+    /// A save the world of `map` asked for.
+    fn on(map: &Arc<str>, save: &SavePosition) -> Self {
+        Self {
+            id: save.id,
+            map: Arc::clone(map),
+            position: save.position,
+        }
+    }
 }
 
 /// How long the tick remembers where a departed player stood: far longer
@@ -104,11 +113,11 @@ const RECENT_TICKS: u64 = 1200;
 /// A reconnect can read the store before the leave's save is written; this
 /// keeps such a player from jumping back to an older saved position.
 #[derive(Default)]
-struct Recent(HashMap<PlayerId, (Arc<str>, Position, u64)>);
+struct Recent(HashMap<PlayerId, (Save, u64)>);
 
 impl Recent {
     fn forget_older_than(&mut self, tick: u64) {
-        self.0.retain(|_, (_, _, at)| *at >= tick);
+        self.0.retain(|_, (_, at)| *at >= tick);
     }
 }
 
@@ -164,33 +173,16 @@ impl TickLoop {
             for (map, out) in &outputs {
                 self.route(out, &mut routes);
                 for save in &out.saves {
-                    let Some(region) = self.worlds.region_at(map, save.position) else {
-                        continue;
-                    };
-                    let save = Save {
-                        id: save.id,
-                        map: Arc::clone(map),
-                        position: save.position,
-                        region,
-                    };
+                    let save = Save::on(map, save);
                     if !routes.contains_key(&save.id) {
-                        recent
-                            .0
-                            .insert(save.id, (Arc::clone(map), save.position, tick));
+                        recent.0.insert(save.id, (save.clone(), tick));
                     }
                     pending_saves.insert(save.id, save);
                 }
             }
+            // After the leave saves of their old worlds, so these win.
             for (id, map, position) in self.worlds.take_arrivals() {
-                if let Some(region) = self.worlds.region_at(&map, position) {
-                    let save = Save {
-                        id,
-                        map,
-                        position,
-                        region,
-                    };
-                    pending_saves.insert(id, save);
-                }
+                pending_saves.insert(id, Save { id, map, position });
             }
             self.check_backlogs(&mut routes);
             if tick.is_multiple_of(RECENT_TICKS) {
@@ -245,7 +237,10 @@ impl TickLoop {
                     }
                     self.worlds.leave(player);
                     let place = live
-                        .or_else(|| recent.0.get(&player).map(|(m, p, _)| (Arc::clone(m), *p)))
+                        .or_else(|| {
+                            let (save, _) = recent.0.get(&player)?;
+                            Some((Arc::clone(&save.map), save.position))
+                        })
                         .map(|(m, p)| (m.to_string(), p))
                         .or(saved);
                     self.worlds
@@ -402,16 +397,8 @@ impl TickLoop {
             self.worlds.leave(player);
         }
         for (map, out) in self.worlds.step() {
-            for save in out.saves {
-                if let Some(region) = self.worlds.region_at(&map, save.position) {
-                    let save = Save {
-                        id: save.id,
-                        map: Arc::clone(&map),
-                        position: save.position,
-                        region,
-                    };
-                    pending.insert(save.id, save);
-                }
+            for save in &out.saves {
+                pending.insert(save.id, Save::on(&map, save));
             }
         }
         let players = routes.len();

@@ -175,11 +175,6 @@ impl Worlds {
             .collect()
     }
 
-    /// Players in all worlds.
-    pub fn player_count(&self) -> usize {
-        self.players.len()
-    }
-
     /// The map and live position of `id`, if it is in a world (or left it
     /// during this tick).
     pub fn position(&self, id: PlayerId) -> Option<(Arc<str>, Position)> {
@@ -284,15 +279,6 @@ impl Worlds {
                 Some((id, map, position))
             })
             .collect()
-    }
-
-    /// The region of `position` on map `map`, for saving.
-    pub fn region_at(
-        &self,
-        map: &str,
-        position: Position,
-    ) -> Option<battlegrid_protocol::RegionId> {
-        Some(self.worlds.get(map)?.sim.region_at(position))
     }
 
     /// Applies a change of the maps directory, between two ticks.

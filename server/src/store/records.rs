@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use battlegrid_protocol::{Position, RegionId};
+use battlegrid_protocol::Position;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::StoreError;
@@ -77,10 +77,9 @@ pub struct PlayerRecord {
     /// were files (the player starts on the default map).
     #[serde(default)]
     pub map: Option<String>,
-    /// Where the player was.
+    /// Where the player was. (Records written before maps were files also
+    /// hold the region of it, which nothing reads: serde skips it.)
     pub position: Position,
-    /// The region that owned that position.
-    pub region: RegionId,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -112,4 +111,24 @@ pub(super) fn decode_hash(tree: &'static str, bytes: &[u8]) -> Result<TokenHash,
         tree,
         reason: format!("key of {} bytes", bytes.len()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A player record written before maps were files (a region, no map)
+    /// still loads: no map, so the player starts on the default map.
+    #[test]
+    fn records_from_before_maps_load() {
+        let old = br#"{"position":{"x":1.5,"y":-2.0},"region":4}"#;
+        let record: PlayerRecord = decode("players", old).unwrap();
+        assert_eq!(
+            record,
+            PlayerRecord {
+                map: None,
+                position: Position { x: 1.5, y: -2.0 },
+            }
+        );
+    }
 }

@@ -176,7 +176,7 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use battlegrid_protocol::{Position, RegionId};
+    use battlegrid_protocol::Position;
 
     fn new_account(name: &str) -> NewAccount {
         NewAccount {
@@ -256,12 +256,10 @@ mod tests {
         let a = PlayerRecord {
             map: Some("world".to_owned()),
             position: Position { x: 1.5, y: -2.0 },
-            region: RegionId(4),
         };
         let b = PlayerRecord {
             map: None,
             position: Position { x: 9.0, y: 9.0 },
-            region: RegionId(0),
         };
         store
             .save_players(&[(AccountId(1), a.clone()), (AccountId(2), b.clone())])
