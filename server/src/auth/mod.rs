@@ -42,8 +42,9 @@ pub fn now_ms() -> u64 {
 }
 
 /// The stored "password hash" of an account made through the admin API
-/// ([`admin_router`]): not a PHC string, so no password ever matches it; such
-/// accounts play only with sessions the admin API issues.
+/// ([`admin_router`]): not a PHC string, so [`Passwords::verify`] checks the
+/// dummy hash instead and no password ever matches; such accounts play only
+/// with sessions the admin API issues.
 pub const NO_PASSWORD: &str = "!no-password";
 
 /// Shared state of the auth API.

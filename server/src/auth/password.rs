@@ -3,8 +3,10 @@
 //! Parameters are OWASP's minimum for Argon2id: 19 MiB memory, 2 passes,
 //! parallelism 1. Each hash holds a semaphore permit (default: one per core)
 //! so a burst of logins queues instead of starving the runtime of blocking
-//! threads and memory. Unknown names are verified against a dummy hash made
-//! at start, so they take as long as a wrong password.
+//! threads and memory. Unknown names, and stored hashes that are not PHC
+//! strings (password-less accounts, `crate::auth::NO_PASSWORD`, or a corrupt
+//! record), are verified against a dummy hash made at start, so they take as
+//! long as a wrong password and never verify.
 
 use std::sync::Arc;
 
@@ -59,8 +61,8 @@ fn hash_blocking(password: &[u8]) -> Result<String, PasswordError> {
 }
 
 fn verify_blocking(password: &[u8], phc: &str) -> bool {
-    // An unparsable stored hash verifies as false: the account cannot log
-    // in, which is logged by the caller's 401 path rather than crashing.
+    // The dummy hash is always parsable; a stored hash was checked by the
+    // caller, so this is false only for a wrong password.
     PasswordHash::new(phc).is_ok_and(|parsed| argon2().verify_password(password, &parsed).is_ok())
 }
 
@@ -88,12 +90,14 @@ impl Passwords {
     }
 
     /// Verifies `password` against `phc`, or against the dummy hash when
-    /// `phc` is `None` (unknown account; the result is then always false).
+    /// `phc` is `None` (unknown account) or not a PHC string (an account with
+    /// no password, or a corrupt record); the result is then always false.
     pub async fn verify(
         &self,
         password: String,
         phc: Option<String>,
     ) -> Result<bool, PasswordError> {
+        let phc = phc.filter(|phc| PasswordHash::new(phc).is_ok());
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let _permit = self

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::extract::{ApiJson, Bearer, ClientIp};
 use super::names::{PASSWORD_MAX_BYTES, check_password, name_key};
-use super::{AuthState, NO_PASSWORD, now_ms, token};
+use super::{AuthState, now_ms, token};
 use crate::store::{NewAccount, SessionRecord};
 
 /// The auth API's routes, with their state applied.
@@ -120,13 +120,7 @@ async fn log_in(
         return Err(ApiError::invalid_credentials());
     }
     let account = auth.store.account_by_name(&key).await?;
-    // A password-less account (made by the admin API) is verified against
-    // the dummy hash like an unknown name, so timing tells them apart from
-    // nothing.
-    let stored_hash = account
-        .as_ref()
-        .map(|a| a.password_hash.clone())
-        .filter(|h| h != NO_PASSWORD);
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let ok = auth
         .passwords
         .verify(credentials.password, stored_hash)
