@@ -195,13 +195,7 @@ impl TestServer {
             .text()
             .await
             .expect("metrics body");
-        text.lines().find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
+        battlegrid_server::bots::server_metrics::metric_value(&text, name)
     }
 
     /// The configuration the server runs with.

@@ -10,6 +10,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// The value of the unlabelled series `name` in OpenMetrics `text`; a name
+/// that is only a prefix of another (`x` of `x_total`) does not match it.
+pub fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(' ')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
 /// One scrape of the series the summary uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Sample {
@@ -33,12 +42,7 @@ impl Sample {
     /// Reads the series from OpenMetrics text; `None` if a process or tick
     /// series is missing (not a battlegrid server, or no `/proc`).
     pub fn parse(text: &str) -> Option<Self> {
-        let value = |name: &str| -> Option<f64> {
-            text.lines().find_map(|line| {
-                let rest = line.strip_prefix(name)?.strip_prefix(' ')?;
-                rest.split_whitespace().next()?.parse().ok()
-            })
-        };
+        let value = |name: &str| metric_value(text, name);
         Some(Self {
             rss_bytes: value("process_resident_memory_bytes")?,
             cpu_seconds: value("process_cpu_seconds_total")?,

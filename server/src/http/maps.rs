@@ -19,6 +19,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use battlegrid_protocol::MapInfo;
+
 use crate::auth::ApiError;
 use crate::game::catalog::MapCatalog;
 use crate::maps::{LoadedMap, MapLoadError};
@@ -37,12 +39,10 @@ pub fn maps_router(catalog: Arc<MapCatalog>) -> Router {
 /// One live map in `GET /v1/maps`.
 #[derive(Serialize)]
 struct MapEntry {
-    name: String,
-    width: u32,
-    height: u32,
+    /// Name, size and region grid, as clients get them in `Welcome`.
+    #[serde(flatten)]
+    info: MapInfo,
     tile_size: u32,
-    region_cols: u32,
-    region_rows: u32,
     spawn_points: usize,
     /// Lowercase hex SHA-256 of the file, also its ETag.
     content_hash: String,
@@ -88,14 +88,9 @@ impl ErrorEntry {
 
 impl MapEntry {
     fn from(map: &LoadedMap) -> Self {
-        let info = map.spec.info();
         Self {
-            name: map.name.clone(),
-            width: info.width,
-            height: info.height,
+            info: map.spec.info(),
             tile_size: map.spec.tile_size(),
-            region_cols: info.region_cols,
-            region_rows: info.region_rows,
             spawn_points: map.spec.spawn_points().len(),
             content_hash: map.content_hash.clone(),
             bytes: map.bytes.len(),
