@@ -81,12 +81,24 @@ pub fn load_map_file(path: &Path) -> Result<LoadedMap, MapLoadError> {
 /// Loads a map called `name` from `bytes`, the contents of the file at
 /// `path` (used in errors and kept in the result; the file is not read).
 pub fn load_map_bytes(name: &str, path: &Path, bytes: Bytes) -> Result<LoadedMap, MapLoadError> {
+    let hash = content_hash(&bytes);
+    load_hashed_bytes(name, path, bytes, hash)
+}
+
+/// [`load_map_bytes`] for a caller that already hashed `bytes` (the
+/// watcher hashes first, to skip files whose content did not change).
+pub(crate) fn load_hashed_bytes(
+    name: &str,
+    path: &Path,
+    bytes: Bytes,
+    content_hash: String,
+) -> Result<LoadedMap, MapLoadError> {
     let spec = parse(name, path, &bytes).map_err(|p| p.in_file(path))?;
     Ok(LoadedMap {
         name: name.to_owned(),
         path: path.to_path_buf(),
         spec,
-        content_hash: content_hash(&bytes),
+        content_hash,
         bytes,
     })
 }

@@ -4,10 +4,10 @@
 //! then write, or write a temporary file and rename it into place), so one
 //! save produces several events and, between them, half-written files. Each
 //! map file therefore gets a quiet period (the debounce): only when no event
-//! touched it for that long is it read, once, hashed and validated with
-//! [`load_map_bytes`] on a blocking thread. A half-written file that still
-//! slips through fails validation (`Failed`), and the rest of the save
-//! triggers another pass that loads it. Content equal to the last outcome
+//! touched it for that long is it read, once, hashed and (when the hash is
+//! new) validated like [`super::load_map_bytes`] does, on a blocking thread.
+//! A half-written file that still slips through fails validation
+//! (`Failed`), and the rest of the save triggers another pass that loads it. Content equal to the last outcome
 //! for that file (loaded or failed) emits nothing.
 //!
 //! What it leaves out: swapping maps into the game and moving players, which
@@ -24,7 +24,7 @@ use notify::Watcher as _;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use super::{LoadedMap, MapLoadError, content_hash, load_map_bytes, map_name, read_limited};
+use super::{LoadedMap, MapLoadError, content_hash, load_hashed_bytes, map_name, read_limited};
 
 /// Default quiet period before a changed file is read.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -266,7 +266,7 @@ fn examine(path: &Path, previous: Option<String>) -> Outcome {
         return Outcome::Unchanged;
     }
     let name = map_name(path).unwrap_or_default();
-    match load_map_bytes(&name, path, bytes) {
+    match load_hashed_bytes(&name, path, bytes, hash.clone()) {
         Ok(map) => Outcome::Loaded(map),
         Err(error) => Outcome::Failed { error, hash },
     }
