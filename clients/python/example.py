@@ -44,6 +44,8 @@ def describe(msg: object, names: dict[int, str]) -> str | None:
         return f"corrected to ({msg.position.x:.1f}, {msg.position.y:.1f}) after intent {msg.seq}"
     if isinstance(msg, m.RegionChanged):
         return f"entered region {msg.region}"
+    if isinstance(msg, m.MapChanged):
+        return f"map {msg.map.name} changed ({msg.reason}); now at ({msg.position.x:.1f}, {msg.position.y:.1f})"
     if isinstance(msg, m.Error):
         return f"server error {m.ErrorCode.name(msg.code)}: {msg.message}"
     if isinstance(msg, m.Pong):
