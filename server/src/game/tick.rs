@@ -422,8 +422,10 @@ impl TickLoop {
                 tracing::info!(map = %map.name, hash = %map.content_hash, "map loaded");
             }
             (MapEvent::Loaded(map), Applied::Replaced(moved)) => {
+                // Per player at debug only: a reload can move thousands, and
+                // this runs on the tick thread.
                 for r in moved {
-                    tracing::info!(
+                    tracing::debug!(
                         map = %map.name, player = r.id.0, from = ?r.from, to = ?r.to,
                         why = ?r.why, "player moved by a map change"
                     );
