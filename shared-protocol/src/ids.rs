@@ -44,42 +44,4 @@ pub struct Vec2 {
     pub y: f32,
 }
 
-/// A numeric error or rejection code. Codes are stable: a client may match on
-/// them; the accompanying text is for humans and may change. Unknown codes
-/// decode fine so that newer servers can add codes without breaking clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ErrorCode(pub u16);
-
-impl ErrorCode {
-    /// The client's protocol version is not one this server speaks.
-    pub const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(1);
-    /// The session token is unknown, malformed, revoked or expired.
-    pub const INVALID_TOKEN: ErrorCode = ErrorCode(2);
-    /// No `Hello` arrived before the handshake deadline.
-    pub const HANDSHAKE_TIMEOUT: ErrorCode = ErrorCode(3);
-    /// The same account connected again; this (older) connection is replaced.
-    pub const SESSION_REPLACED: ErrorCode = ErrorCode(4);
-    /// The server is full or shutting down.
-    pub const SERVER_UNAVAILABLE: ErrorCode = ErrorCode(5);
-    /// A frame or message could not be decoded; the connection is closed.
-    pub const MALFORMED_MESSAGE: ErrorCode = ErrorCode(10);
-    /// A frame's length prefix exceeds [`crate::MAX_FRAME_LEN`].
-    pub const FRAME_TOO_LARGE: ErrorCode = ErrorCode(11);
-    /// A message that is not valid at this point (e.g. `Move` before `Hello`).
-    pub const UNEXPECTED_MESSAGE: ErrorCode = ErrorCode(12);
-    /// The client sent more commands than its per-tick budget, repeatedly.
-    pub const RATE_LIMITED: ErrorCode = ErrorCode(13);
-    /// A text field exceeds its limit (see [`crate::messages::MAX_TEXT_LEN`]).
-    pub const TEXT_TOO_LONG: ErrorCode = ErrorCode(14);
-    /// The client cannot drain its reliable stream fast enough.
-    pub const TOO_SLOW: ErrorCode = ErrorCode(15);
-    /// The server is shutting down cleanly.
-    pub const SHUTTING_DOWN: ErrorCode = ErrorCode(16);
-    /// A field holds a value outside its domain: a NaN or infinite
-    /// coordinate, a negative or non-finite speed.
-    pub const INVALID_VALUE: ErrorCode = ErrorCode(17);
-    /// `ChangeMap` named a map the server has not loaded.
-    pub const UNKNOWN_MAP: ErrorCode = ErrorCode(18);
-    /// An unexpected server-side failure; the message says no more than needed.
-    pub const INTERNAL: ErrorCode = ErrorCode(100);
-}
+pub use crate::error_code::ErrorCode;

@@ -12,6 +12,7 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod codec;
+pub mod error_code;
 pub mod frame;
 pub mod ids;
 pub mod messages;

@@ -138,7 +138,11 @@ pub fn ingest(
             // Refused quietly for players not in the world: there is no one
             // to tell, and a flood of joins must not flood the outbox.
             if *count == settings.max_commands_per_tick + 1 && directory.contains(id) {
-                out.refuse(id, ErrorCode::RATE_LIMITED, "too many commands this tick");
+                out.refuse(
+                    id,
+                    ErrorCode::COMMANDS_DROPPED,
+                    "too many commands this tick; excess dropped",
+                );
             }
             continue;
         }

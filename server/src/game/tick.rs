@@ -296,7 +296,7 @@ impl TickLoop {
                 route.flood_ticks += 1;
                 if route.flood_ticks == 1 {
                     route.peer.push_reliable(encode(&ServerMessage::Error {
-                        code: ErrorCode::RATE_LIMITED,
+                        code: ErrorCode::COMMANDS_DROPPED,
                         message: format!("more than {budget} commands in one tick; excess dropped"),
                     }));
                 }
