@@ -7,7 +7,10 @@
 //! newcomers arrive in `EntitiesEntered` (reliable), those gone, out of
 //! range or out of the game, in `EntitiesLeft` (reliable), and those still in
 //! view whose position changed in `StateUpdate` (datagram, split to fit
-//! [`DATAGRAM_BUDGET`]). A player whose view did not change gets nothing.
+//! [`DATAGRAM_BUDGET`]). A player holding a non-zero intent also finds its
+//! own record in its `StateUpdate`, every tick, so a client learns its
+//! authoritative position while it walks, also when a wall stops it. A
+//! player whose view did not change and who stands still gets nothing.
 //!
 //! Each mover's `EntityState` record is encoded once per tick (in the Index
 //! phase, [`Roster`]) and spliced into every watcher's `StateUpdate`.
@@ -54,6 +57,9 @@ pub struct Roster {
     pub records: Vec<Option<EncodedEntityState>>,
     /// By member slot: the member's name.
     pub names: Vec<InlineName>,
+    /// By member slot: whether the member holds a non-zero intent, and so
+    /// is told its own position this tick.
+    pub walking: Vec<bool>,
 }
 
 /// A player near the cell being processed.
@@ -110,7 +116,7 @@ pub fn sync_interest(
     indices: Query<'_, '_, &RegionIndex>,
     rosters_q: Query<'_, '_, &Roster>,
     directory: Res<'_, Directory>,
-    mut regions: Query<'_, '_, (&Region, &mut Members, &mut RegionOutbox)>,
+    mut regions: Query<'_, '_, (Entity, &Region, &mut Members, &mut RegionOutbox)>,
 ) {
     let tick = tick.0;
     let radius = settings.view_radius;
@@ -123,8 +129,9 @@ pub fn sync_interest(
         .batching_strategy(batching)
         .for_each_init(
             Scratch::default,
-            |scratch, (region, mut region_members, mut outbox)| {
+            |scratch, (entity, region, mut region_members, mut outbox)| {
                 let outbox = &mut outbox.0;
+                let own_roster = rosters_q.get(entity).ok();
                 // Cells hold about `PLAYERS_PER_CELL` players: in sparse
                 // regions one box query then still serves several players.
                 let (w, h) = (
@@ -170,8 +177,22 @@ pub fn sync_interest(
                         &mut rosters,
                     );
                     for o in start..end {
-                        let member = &mut members[scratch.order[o].1 as usize];
+                        let slot = scratch.order[o].1 as usize;
+                        let member = &mut members[slot];
                         let center = member.indexed_at.unwrap_or_default();
+                        if let Some(own) = own_roster
+                            && own.walking.get(slot) == Some(&true)
+                        {
+                            // A walking player hears of itself too, moved or
+                            // stopped by a wall, so its prediction cannot drift.
+                            let record = own.records[slot].unwrap_or_else(|| {
+                                encode_entity_state(&EntityState {
+                                    id: member.id,
+                                    position: center,
+                                })
+                            });
+                            scratch.moved.push(record);
+                        }
                         select_within(scratch, member.id, center, radius * radius);
                         let old = member.view.resolve(views);
                         let stored = scratch.views.len();

@@ -15,6 +15,7 @@ use bevy_ecs::prelude::*;
 
 use crate::interest::Roster;
 use crate::map::{Bounds, MapSpec};
+use crate::movement::Motion;
 use crate::outbox::Envelope;
 use crate::player::{Directory, Pos};
 use crate::spatial::SpatialIndex;
@@ -337,7 +338,7 @@ pub fn spawn_regions(world: &mut World, map: &MapSpec) {
 /// tree is rebuilt; otherwise moved members are relocated.
 pub fn update_indices(
     mut regions: Query<'_, '_, (&mut Members, &mut RegionIndex, &mut Roster)>,
-    positions: Query<'_, '_, &Pos>,
+    positions: Query<'_, '_, (&Pos, &Motion)>,
     directory: Res<'_, RegionDirectory>,
     players: Res<'_, Directory>,
 ) {
@@ -354,10 +355,12 @@ pub fn update_indices(
             // One (random-access) component read per member; everything
             // below works from this list.
             roster.records.clear();
+            roster.walking.clear();
             let mut points = Vec::with_capacity(members.len());
             let mut stale = 0;
             for (slot, m) in members.iter().enumerate() {
-                let at = position(&positions, m);
+                let (at, walking) = position(&positions, m);
+                roster.walking.push(walking);
                 let moved = Some(at) != m.indexed_at;
                 stale += usize::from(moved);
                 roster.records.push(moved.then(|| {
@@ -410,12 +413,14 @@ pub fn flush_region_outboxes(
     }
 }
 
-fn position(positions: &Query<'_, '_, &Pos>, member: &Member) -> Position {
-    // Members always have a `Pos`: they are removed from their region in the
-    // same system that despawns them.
+/// A member's position, and whether it holds a non-zero intent (it walks,
+/// or pushes against a wall).
+fn position(positions: &Query<'_, '_, (&Pos, &Motion)>, member: &Member) -> (Position, bool) {
+    // Members always have a `Pos` and a `Motion`: they are removed from
+    // their region in the same system that despawns them.
     positions
         .get(member.entity)
-        .map(|p| p.0)
+        .map(|(p, m)| (p.0, m.step_x != 0.0 || m.step_y != 0.0))
         .unwrap_or_default()
 }
 

@@ -106,3 +106,41 @@ fn handoff_keeps_the_view() {
     }
     assert_eq!(sim.region_of(PlayerId(1)), Some(RegionId(1)));
 }
+
+/// Hysteresis applies while walking; a player placed by a join gets the
+/// region that contains its position (docs/PROTOCOL.md, "Regions"). A player
+/// that stopped just past a border, still in its old region, leaves and
+/// comes back at the same place in the region on the other side.
+#[test]
+fn a_join_takes_the_region_containing_the_position() {
+    let (mut sim, _) = world(
+        small_map(),
+        SimSettings::default(),
+        &[(1, Position::new(63.0, 10.0))],
+    );
+    sim.push(walk(&sim, 1, 1, 1.0, 0.0, 20.0)); // 1 unit per tick
+    sim.step();
+    sim.push(walk(&sim, 1, 2, 0.0, 0.0, 0.0));
+    sim.step();
+    let at = sim.position(PlayerId(1)).unwrap();
+    assert_eq!(at.x, 64.0, "one unit past the border at x = 64");
+    assert_eq!(
+        sim.region_of(PlayerId(1)),
+        Some(RegionId(0)),
+        "held by hysteresis"
+    );
+    sim.push(battlegrid_sim::Input::Leave { id: PlayerId(1) });
+    sim.step();
+    sim.push(battlegrid_sim::Input::Join {
+        id: PlayerId(1),
+        name: "p1".into(),
+        position: Some(at),
+    });
+    let out = sim.step();
+    let welcome_region = messages_to(&out, 1).into_iter().find_map(|m| match m {
+        ServerMessage::Welcome { region, .. } => Some(region),
+        _ => None,
+    });
+    assert_eq!(welcome_region, Some(RegionId(1)));
+    assert_eq!(sim.region_of(PlayerId(1)), Some(RegionId(1)));
+}

@@ -134,6 +134,62 @@ fn walls_and_map_edge_stop_movement() {
     );
 }
 
+/// The positions a player was told of itself in `out` (its own records in
+/// its `StateUpdate` datagrams).
+fn own_records(out: &battlegrid_sim::TickOutput, id: u64) -> Vec<Position> {
+    messages_to(out, id)
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::StateUpdate { moved, .. } => Some(moved),
+            _ => None,
+        })
+        .flatten()
+        .filter(|s| s.id == PlayerId(id))
+        .map(|s| s.position)
+        .collect()
+}
+
+/// A walking player is told its own position every tick, also while a wall
+/// stops it (where a client's dead reckoning would drift), and no longer
+/// once it stands still.
+#[test]
+fn walking_player_is_told_its_own_position() {
+    // Tile (2, 0) of 16 units is blocked: x in [32, 48), y in [0, 16).
+    let map = MapSpec::new(
+        "wall",
+        (64, 64),
+        16,
+        (1, 1),
+        &[(2, 0)],
+        vec![Position::new(1.0, 1.0)],
+    )
+    .unwrap();
+    let (mut sim, _) = world(
+        map,
+        SimSettings::default(),
+        &[(1, Position::new(24.0, 8.0))],
+    );
+    sim.push(walk(&sim, 1, 1, 1.0, 0.0, 80.0));
+    let out = sim.step();
+    assert_eq!(
+        own_records(&out, 1),
+        vec![Position::new(28.0, 8.0)],
+        "walks"
+    );
+    for _ in 0..3 {
+        let out = sim.step();
+        let at = sim.position(PlayerId(1)).unwrap();
+        assert_eq!(at.x, 28.0, "the wall at x = 32 stops it");
+        assert_eq!(own_records(&out, 1), vec![at], "told while pushing");
+    }
+    sim.push(walk(&sim, 1, 2, 0.0, 0.0, 0.0));
+    let out = sim.step();
+    assert!(
+        own_records(&out, 1).is_empty(),
+        "a player standing still is not told"
+    );
+}
+
 /// Non-finite numbers in an intent are refused with an error and change
 /// nothing (no panic, the old intent stays).
 #[test]

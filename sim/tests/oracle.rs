@@ -108,7 +108,9 @@ proptest! {
     /// After joins and several ticks of random movement, every client's view
     /// rebuilt from EntitiesEntered / EntitiesLeft / StateUpdate equals the
     /// brute-force set of players within the view radius, with their exact
-    /// positions; StateUpdates never list an unmoved player. Region grids,
+    /// positions; StateUpdates never list an unmoved player. Every player
+    /// holding a non-zero intent, and only those, finds its own exact
+    /// position in its StateUpdate, walls and edges or not. Region grids,
     /// radii and crowd sizes vary so that players share interest cells, span
     /// several cells per region, and see across region borders.
     #[test]
@@ -126,16 +128,26 @@ proptest! {
         let (mut sim, joined) = world(map, settings.clone(), &players);
         let mut views = ClientViews::default();
         views.apply(&joined);
-        prop_assert_eq!(without_empty(views.0.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+        prop_assert_eq!(without_empty(views.views.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+        // Who holds a non-zero intent: a direction at a multiple of 45
+        // degrees is never zero, so the speed decides.
+        let mut walking = BTreeMap::new();
         for (tick, tick_moves) in moves.into_iter().enumerate() {
             for (who, heading, speed) in tick_moves {
                 let id = players[who.index(players.len())].0;
                 let angle = f32::from(heading) * std::f32::consts::FRAC_PI_4;
                 sim.push(walk(&sim, id, tick as u32 + 1, angle.cos(), angle.sin(), speed));
+                walking.insert(PlayerId(id), speed > 0.0);
             }
             let out = sim.step();
             views.apply(&out);
-            prop_assert_eq!(without_empty(views.0.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+            prop_assert_eq!(without_empty(views.views.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+            let expected_own: BTreeMap<_, _> = walking
+                .iter()
+                .filter(|(_, walks)| **walks)
+                .map(|(&id, _)| (id, sim.position(id).unwrap()))
+                .collect();
+            prop_assert_eq!(&views.own, &expected_own);
         }
     }
 }

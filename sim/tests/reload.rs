@@ -171,12 +171,12 @@ proptest! {
         }
         views.apply(&out);
         assert_membership(&sim);
-        prop_assert_eq!(without_empty(views.0.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+        prop_assert_eq!(without_empty(views.views.clone()), without_empty(expected_views(&sim, settings.view_radius)));
         for _ in 0..3 {
             let out = sim.step();
             prop_assert!(map_changes(&out).is_empty(), "MapChanged is sent once");
             views.apply(&out);
-            prop_assert_eq!(without_empty(views.0.clone()), without_empty(expected_views(&sim, settings.view_radius)));
+            prop_assert_eq!(without_empty(views.views.clone()), without_empty(expected_views(&sim, settings.view_radius)));
         }
     }
 }
@@ -214,7 +214,7 @@ fn region_grid_changes_under_players_on_borders() {
             assert!(!relocated);
         }
         assert_eq!(
-            without_empty(views.0.clone()),
+            without_empty(views.views.clone()),
             without_empty(expected_views(&sim, 48.0))
         );
         // Everyone broadcasts; each hears exactly its own region's players.
@@ -431,7 +431,7 @@ fn swaps_are_deterministic() {
             let out = sim.step();
             views.apply(&out);
             assert_eq!(
-                without_empty(views.0.clone()),
+                without_empty(views.views.clone()),
                 without_empty(expected_views(&sim, 48.0))
             );
             outboxes.push(out.outbox.iter().map(|e| (e.to, e.bytes.clone())).collect());

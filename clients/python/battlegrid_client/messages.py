@@ -50,6 +50,7 @@ class ErrorCode:
     SHUTTING_DOWN = 16
     INVALID_VALUE = 17
     UNKNOWN_MAP = 18
+    COMMANDS_DROPPED = 19
     INTERNAL = 100
 
     @classmethod

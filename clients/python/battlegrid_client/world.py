@@ -5,9 +5,10 @@
 ``PositionCorrected`` (and ``MapChanged``) and is predicted in between
 from the standing intent; other players enter and leave with ``EntitiesEntered`` /
 ``EntitiesLeft``; ``StateUpdate`` moves players in view, ignoring stale
-ticks and players not in view. It does no I/O. Left out: blocked tiles
-(the map's tiles are not sent to clients), so prediction only stops at the
-map's edges and the server corrects the rest.
+ticks and players not in view, and carries the player's own record while
+it walks. It does no I/O. Left out: blocked tiles (reading them needs the
+map file from ``GET /v1/maps/{name}``), so prediction only stops at the
+map's edges; the own record pulls it back when a wall stopped the player.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from . import messages as m
 
 #: The server's default speed cap, units per second (docs/PROTOCOL.md, "Limits").
 DEFAULT_MAX_SPEED = 80.0
+#: How far a prediction may be off before the server corrects it, in units
+#: (docs/PROTOCOL.md, "Limits": fixed in the server).
+CORRECTION_TOLERANCE = 4.0
 
 
 @dataclass
@@ -46,6 +50,9 @@ class World:
     view: dict[int, Seen] = field(default_factory=dict)
     #: Highest ``StateUpdate`` tick applied.
     last_tick: int = -1
+    #: The last record of the player itself from a ``StateUpdate``, sent
+    #: while it walks: ``(tick, position)``, authoritative at that tick.
+    own: tuple[int, m.Position] | None = None
     #: Shouts and broadcasts heard, oldest first (bounded to the last 1000).
     heard: list[Any] = field(default_factory=list)
     _base: m.Position = field(default_factory=lambda: m.Position(0.0, 0.0))
@@ -105,6 +112,9 @@ class World:
             return False
         self.last_tick = msg.tick
         for record in msg.moved:
+            if record.id == self.player_id:
+                self._own_record(msg.tick, record.position)
+                continue
             seen = self.view.get(record.id)
             if seen is not None:  # players not in view are ignored
                 seen.position = record.position
@@ -121,6 +131,24 @@ class World:
             x = min(max(x, 0.0), float(self.map.width))
             y = min(max(y, 0.0), float(self.map.height))
         return m.Position(x, y)
+
+    def _own_record(self, tick: int, position: m.Position) -> None:
+        """Reconciles the prediction with the server's position at ``tick``.
+
+        The record describes a tick that is a little in the past, so while
+        walking freely the prediction is ahead of it by the latency's worth
+        of travel; snapping to it every tick would drag the prediction
+        back. It snaps only when the two differ by more than two ticks of
+        travel plus the server's correction tolerance: that happens when a
+        wall or the edge stopped the player, which the prediction cannot
+        know.
+        """
+        self.own = (tick, position)
+        step = math.hypot(*self._velocity) / max(self.tick_rate_hz, 1)
+        predicted = self.predicted_position()
+        drift = math.hypot(predicted.x - position.x, predicted.y - position.y)
+        if drift > 2 * step + CORRECTION_TOLERANCE:
+            self._set_position(position)
 
     def intent_sent(self, intent: m.MoveIntent) -> None:
         """Starts predicting with a new standing intent from the current prediction."""

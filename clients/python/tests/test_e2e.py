@@ -104,6 +104,10 @@ def test_two_clients_see_each_other_move_and_hear_a_shout(server):
 
             await pump_both(a, b, b_moved)
             assert a.world.view[b_id].position.y == pytest.approx(before.y, abs=0.5)
+            # B, walking, hears of itself too: its record sits where A saw it.
+            await pump_both(a, b, lambda: b.world.own is not None and b.world.own[0] >= a.world.last_tick)
+            own_tick, own_at = b.world.own
+            assert (own_at.x - before.x) * sign > 1.0, (before, own_at)
             b.move(0.0, 0.0, 0.0)
 
             a.shout("hello from python")

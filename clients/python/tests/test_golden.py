@@ -103,3 +103,14 @@ def test_protocol_md_hex_blocks_match_golden_files():
     assert len(blocks) == len(EXPECTED) + 1
     for name, hex_text in blocks:
         assert bytes.fromhex(hex_text) == golden(name), name
+
+
+def test_error_codes_match_protocol_md_table():
+    """Every row of PROTOCOL.md's error table is a code this client names the same way."""
+    doc = (REPO_ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    section = doc.split("\n## Error codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| `([A-Z_]+)` \|", section, re.MULTILINE)
+    assert rows, "no error table found"
+    documented = {int(code): name for code, name in rows}
+    known = {value: key for key, value in vars(m.ErrorCode).items() if key.isupper()}
+    assert known == documented

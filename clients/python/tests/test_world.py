@@ -111,3 +111,20 @@ def test_map_changed_to_another_map_clears_the_view():
     assert w.view == {} and w.map.name == "harbour"
     clock.now = 3.0
     assert w.predicted_position() == P(8.0, 8.0)
+
+
+def test_own_record_is_kept_and_pulls_the_prediction_back_from_a_wall():
+    """The own record is not a player in view; it resets the prediction only
+    when the prediction ran further off than a wall-free walk can explain."""
+    w, clock = world()
+    w.intent_sent(intent(1, 1.0, 0.0, 80.0))
+    clock.now = 0.1  # predicted (108, 100)
+    w.apply(m.StateUpdate(10, (m.EntityState(1, P(106.0, 100.0)),)))
+    assert w.own == (10, P(106.0, 100.0))
+    assert 1 not in w.view
+    assert w.predicted_position() == pytest.approx(P(108.0, 100.0)), "latency's worth ahead: kept"
+    clock.now = 1.0  # predicted (180, 100), but a wall stopped the player at 110
+    w.apply(m.StateUpdate(28, (m.EntityState(1, P(110.0, 100.0)),)))
+    assert w.predicted_position() == pytest.approx(P(110.0, 100.0)), "snapped to the record"
+    assert not w.state_update(m.StateUpdate(27, (m.EntityState(1, P(0.0, 0.0)),)))
+    assert w.own == (28, P(110.0, 100.0)), "a stale record is ignored"

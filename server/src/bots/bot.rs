@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use battlegrid_protocol::client::{ClientEndpoint, Event, GameClient, SendError};
-use battlegrid_protocol::{ClientMessage, ServerMessage};
+use battlegrid_protocol::{ClientMessage, PlayerId, ServerMessage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{Semaphore, watch};
@@ -56,15 +56,15 @@ impl Bot {
             connected = self.connect() => connected,
             _ = stopped(&mut stop) => None,
         };
-        let Some((client, walker)) = connected else {
+        let Some((client, walker, me)) = connected else {
             return;
         };
         metrics.tallies.connected.fetch_add(1, Ordering::Relaxed);
-        self.play(client, walker, stop).await;
+        self.play(client, walker, me, stop).await;
         metrics.tallies.connected.fetch_sub(1, Ordering::Relaxed);
     }
 
-    async fn connect(&self) -> Option<(GameClient, Walker)> {
+    async fn connect(&self) -> Option<(GameClient, Walker, PlayerId)> {
         let _permit = self.connect_permits.acquire().await.ok()?;
         let started = Instant::now();
         match self
@@ -75,7 +75,8 @@ impl Bot {
             Ok((client, welcome)) => {
                 self.metrics.record_connect(started.elapsed());
                 Metrics::bump(&self.metrics.tallies.connects_ok);
-                Some((client, Walker::new(welcome.position, &welcome.map)))
+                let walker = Walker::new(welcome.position, &welcome.map);
+                Some((client, walker, welcome.player_id))
             }
             Err(err) => {
                 Metrics::bump(&self.metrics.tallies.connect_failures);
@@ -89,6 +90,7 @@ impl Bot {
         &self,
         mut client: GameClient,
         mut walker: Walker,
+        me: PlayerId,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -105,7 +107,7 @@ impl Bot {
             tokio::select! {
                 _ = stopped(&mut stop) => break,
                 event = client.next_event() => {
-                    if !self.on_event(event, &mut walker) {
+                    if !self.on_event(event, me, &mut walker) {
                         break;
                     }
                 }
@@ -137,7 +139,7 @@ impl Bot {
     }
 
     /// Counts one event; `false` once the connection has ended.
-    fn on_event(&self, event: Event, walker: &mut Walker) -> bool {
+    fn on_event(&self, event: Event, me: PlayerId, walker: &mut Walker) -> bool {
         let tallies = &self.metrics.tallies;
         let aoi = |n: usize| {
             tallies.aoi_updates.fetch_add(n as u64, Ordering::Relaxed);
@@ -157,7 +159,11 @@ impl Bot {
         };
         Metrics::bump(&tallies.messages_in);
         match message {
-            ServerMessage::StateUpdate { moved, .. } => aoi(moved.len()),
+            // The bot's own record (sent while it walks) is not interest
+            // traffic; its prediction is corrected by PositionCorrected.
+            ServerMessage::StateUpdate { moved, .. } => {
+                aoi(moved.iter().filter(|s| s.id != me).count())
+            }
             ServerMessage::EntitiesEntered { entities } => aoi(entities.len()),
             ServerMessage::EntitiesLeft { ids } => aoi(ids.len()),
             ServerMessage::ShoutHeard { text, .. } => {

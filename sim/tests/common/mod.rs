@@ -56,18 +56,25 @@ pub fn messages_to(out: &TickOutput, id: u64) -> Vec<ServerMessage> {
 }
 
 /// What each client believes it sees, maintained only from the messages it
-/// received, as a client would.
+/// received, as a client would: `views` by watcher, and `own`, the position
+/// each player was told of itself in the last applied tick (the record of
+/// itself a walking player finds in its `StateUpdate`).
 #[derive(Debug, Default, Clone)]
-pub struct ClientViews(pub BTreeMap<PlayerId, BTreeMap<PlayerId, Position>>);
+pub struct ClientViews {
+    pub views: BTreeMap<PlayerId, BTreeMap<PlayerId, Position>>,
+    pub own: BTreeMap<PlayerId, Position>,
+}
 
 impl ClientViews {
     /// Applies one tick's messages.
     pub fn apply(&mut self, out: &TickOutput) {
+        self.own.clear();
         for (to, message) in decode_outbox(out) {
-            let view = self.0.entry(to).or_default();
+            let view = self.views.entry(to).or_default();
             match message {
                 ServerMessage::EntitiesEntered { entities } => {
                     for e in entities {
+                        assert_ne!(e.id, to, "{to:?} told it entered its own view");
                         assert!(
                             view.insert(e.id, e.position).is_none(),
                             "{to:?} told twice that {:?} entered",
@@ -85,6 +92,11 @@ impl ClientViews {
                 }
                 ServerMessage::StateUpdate { moved, .. } => {
                     for s in moved {
+                        if s.id == to {
+                            let again = self.own.insert(to, s.position);
+                            assert!(again.is_none(), "{to:?} told twice where it is");
+                            continue;
+                        }
                         let old = view.insert(s.id, s.position);
                         assert!(old.is_some(), "{to:?} got a move of unseen {:?}", s.id);
                         assert_ne!(
