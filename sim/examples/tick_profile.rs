@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use battlegrid_sim::Delivery;
 use battlegrid_sim::testing::benchmark_world;
 
 /// User plus system CPU time of this process, in seconds (Linux only; 0
@@ -30,6 +31,7 @@ fn main() {
     let mut wall = 0.0;
     let mut cpu = 0.0;
     let mut messages = 0usize;
+    let (mut datagrams, mut datagram_bytes) = (0usize, 0usize);
     let mut times = Vec::with_capacity(ticks);
     for _ in 0..ticks {
         walkers.drive(&mut sim);
@@ -40,15 +42,21 @@ fn main() {
         wall += dt;
         times.push(dt);
         messages += out.outbox.len();
+        for envelope in out.outbox.iter().filter(|e| e.delivery == Delivery::Datagram) {
+            datagrams += 1;
+            datagram_bytes += envelope.bytes.len();
+        }
     }
     times.sort_by(f64::total_cmp);
     let n = ticks as f64;
     println!(
-        "{players} players, {ticks} ticks: median {:.2} ms, mean {:.2} ms wall, {:.2} ms CPU per tick, {:.0} ns/player/tick (median), {:.0} envelopes/tick",
+        "{players} players, {ticks} ticks: median {:.2} ms, mean {:.2} ms wall, {:.2} ms CPU per tick, {:.0} ns/player/tick (median), {:.0} envelopes/tick, of which {:.0} datagrams of {:.0} bytes in all",
         times[ticks / 2] * 1e3,
         wall / n * 1e3,
         cpu / n * 1e3,
         times[ticks / 2] * 1e9 / players as f64,
-        messages as f64 / n
+        messages as f64 / n,
+        datagrams as f64 / n,
+        datagram_bytes as f64 / n
     );
 }
