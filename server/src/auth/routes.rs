@@ -77,7 +77,7 @@ async fn sign_up(
 ) -> Result<(StatusCode, Json<AccountCreated>), ApiError> {
     limited(auth.limits.signup_ip(ip))?;
     let key = name_key(&credentials.name)?;
-    check_password(&credentials.password)?;
+    check_password(&credentials.password, &credentials.name)?;
     limited(auth.limits.signup_name(&key))?;
     if auth.store.account_by_name(&key).await?.is_some() {
         // Skip the hash for a name we already know is taken.
