@@ -308,6 +308,22 @@ mod tests {
         assert!(plain_http_warning("192.0.2.4:80".parse().unwrap(), false).is_some());
     }
 
+    /// `[public_tls]` without files serves the game listener's certificate
+    /// (here the generated one); with only one file it refuses to start.
+    #[tokio::test]
+    async fn public_tls_can_share_the_game_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = local_config(dir.path());
+        config.public_tls.enabled = true;
+        let server = Server::bind(config.clone()).await.unwrap();
+        let public = server.public_tls.as_ref().expect("TLS on");
+        assert_eq!(public.fingerprint(), server.game.fingerprint());
+        config.data = dir.path().join("other-data");
+        config.public_tls.cert_pem = Some(dir.path().join("data/tls/cert.pem"));
+        let err = Server::bind(config).await.err().expect("half configured");
+        assert!(format!("{err:#}").contains("[public_tls]"), "{err:#}");
+    }
+
     /// `run` returns an error (not a panic) when a listener cannot bind.
     #[tokio::test]
     async fn run_reports_bind_errors() {
