@@ -81,24 +81,7 @@ impl Server {
         let game = GameListener::bind(&config)?;
         // After the game listener: it generates the development certificate
         // that `[public_tls]` may share.
-        let public_tls = if config.public_tls.enabled {
-            let tls = &config.public_tls;
-            let (cert, key) = match (&tls.cert_pem, &tls.key_pem) {
-                (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-                (None, None) => crate::game::tls::cert_files(&config.tls, &config.data)?,
-                _ => anyhow::bail!("[public_tls] needs both cert_pem and key_pem, or neither"),
-            };
-            let loaded = PublicTls::load(&cert, &key).with_context(|| {
-                format!(
-                    "loading the public listener's certificate {}",
-                    cert.display()
-                )
-            })?;
-            tracing::info!(cert = %cert.display(), sha256 = %loaded.fingerprint(), "public listener speaks HTTPS");
-            Some(loaded)
-        } else {
-            None
-        };
+        let public_tls = PublicTls::from_config(&config)?;
         let addrs = BoundAddrs {
             http: http.local_addr()?,
             admin: admin.local_addr()?,

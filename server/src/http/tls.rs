@@ -26,6 +26,7 @@ use rustls::sign::CertifiedKey;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::Config;
 use crate::game::tls::{TlsError, load};
 
 /// Quiet period after a change before the files are read.
@@ -54,6 +55,34 @@ pub struct PublicTls {
 }
 
 impl PublicTls {
+    /// The public listener's TLS as `config` asks (`None` when off): its
+    /// own files, or the game listener's certificate files. Call after the
+    /// game listener is bound, which generates the development certificate
+    /// when it is the one to use.
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
+        let tls = &config.public_tls;
+        if !tls.enabled {
+            return Ok(None);
+        }
+        let (cert, key) = match (&tls.cert_pem, &tls.key_pem) {
+            (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+            (None, None) => crate::game::tls::cert_files(&config.tls, &config.data)?,
+            _ => anyhow::bail!("[public_tls] needs both cert_pem and key_pem, or neither"),
+        };
+        let loaded = Self::load(&cert, &key).with_context(|| {
+            format!(
+                "loading the public listener's certificate {}",
+                cert.display()
+            )
+        })?;
+        tracing::info!(
+            cert = %cert.display(),
+            sha256 = %loaded.fingerprint(),
+            "the public listener speaks HTTPS"
+        );
+        Ok(Some(loaded))
+    }
+
     /// Loads the pair; any problem is an error (the server does not start).
     pub fn load(cert: &Path, key: &Path) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
