@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """battlegrid example client: sign up (or log in), connect, walk, shout, listen.
 
-    python example.py --server http://127.0.0.1:8080 --name alice --password 'correct horse'
+    python example.py --server http://127.0.0.1:8080 --name alice --password 'correct horse battery'
 
 It asks the HTTP API for a session token and for the game listener's
 address and certificate fingerprint, connects over QUIC (the fingerprint is
@@ -54,8 +54,10 @@ def describe(msg: object, names: dict[int, str]) -> str | None:
 
 
 async def play(args: argparse.Namespace) -> int:
-    session = await asyncio.to_thread(http.sign_up_or_log_in, args.server, args.name, args.password)
-    info = await asyncio.to_thread(http.server_info, args.server)
+    session = await asyncio.to_thread(
+        http.sign_up_or_log_in, args.server, args.name, args.password, ca_file=args.ca_file
+    )
+    info = await asyncio.to_thread(http.server_info, args.server, ca_file=args.ca_file)
     if info.game is None:
         print("the server has no game listener", file=sys.stderr)
         return 1
@@ -120,7 +122,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="http://127.0.0.1:8080", help="base URL of the HTTP API")
     parser.add_argument("--name", required=True, help="account name (3-20 letters, digits, _ or -)")
-    parser.add_argument("--password", required=True, help="password (at least 8 characters)")
+    parser.add_argument(
+        "--password", required=True, help="password (at least 8 characters, hard to guess, without the name)"
+    )
+    parser.add_argument("--ca-file", help="PEM file of the CA that signed an https:// server's certificate")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to play")
     parser.add_argument("--speed", type=float, default=40.0, help="walking speed, units per second")
     parser.add_argument("--leg", type=float, default=1.0, help="seconds per side of the square walked")

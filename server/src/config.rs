@@ -28,6 +28,9 @@ pub struct Config {
     pub http: SocketAddr,
     /// Admin HTTP listener. Default `127.0.0.1:9090` (loopback only).
     pub admin: SocketAddr,
+    /// Reverse proxies (addresses or CIDR ranges) whose `Forwarded` or
+    /// `X-Forwarded-For` headers name the client. Default none.
+    pub trusted_proxies: Vec<crate::http::config::ProxyRange>,
     /// When set, a JSON file with the bound addresses is written here once
     /// every listener is bound (written to a temporary name, then renamed).
     pub ready_file: Option<PathBuf>,
@@ -41,6 +44,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Password hashing.
     pub passwords: PasswordConfig,
+    /// HTTPS on the public listener.
+    pub public_tls: crate::http::config::PublicTlsConfig,
     /// The game listener's certificate.
     pub tls: crate::game::config::TlsConfig,
     /// QUIC transport and per-connection limits of the game listener.
@@ -57,12 +62,14 @@ impl Default for Config {
             game: SocketAddr::from(([0, 0, 0, 0], 7777)),
             http: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            trusted_proxies: Vec::new(),
             ready_file: None,
             store: StoreConfig::default(),
             http_limits: HttpLimits::default(),
             sessions: SessionConfig::default(),
             rate_limits: RateLimits::default(),
             passwords: PasswordConfig::default(),
+            public_tls: Default::default(),
             tls: Default::default(),
             quic: Default::default(),
             world: Default::default(),

@@ -20,7 +20,10 @@ use tokio::sync::watch;
 use crate::auth::{Auth, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
 use crate::game::GameListener;
-use crate::http::{GameInfo, ServerInfo, admin_router, public_router, serve};
+use crate::http::tls::PublicTls;
+use crate::http::{
+    GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, public_router, serve,
+};
 use crate::metrics::Metrics;
 use crate::store::{SledStore, Store};
 
@@ -42,6 +45,7 @@ pub struct Server {
     http: TcpListener,
     admin: TcpListener,
     game: GameListener,
+    public_tls: Option<PublicTls>,
     addrs: BoundAddrs,
 }
 
@@ -75,6 +79,9 @@ impl Server {
             .await
             .with_context(|| format!("binding the admin listener on {}", config.admin))?;
         let game = GameListener::bind(&config)?;
+        // After the game listener: it generates the development certificate
+        // that `[public_tls]` may share.
+        let public_tls = PublicTls::from_config(&config)?;
         let addrs = BoundAddrs {
             http: http.local_addr()?,
             admin: admin.local_addr()?,
@@ -86,6 +93,7 @@ impl Server {
             http,
             admin,
             game,
+            public_tls,
             addrs,
         })
     }
@@ -114,6 +122,7 @@ impl Server {
             http,
             admin,
             game,
+            public_tls,
             addrs,
         } = self;
         let info = ServerInfo {
@@ -126,12 +135,25 @@ impl Server {
         let catalog = game.catalog();
         let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let public = public_router(Arc::clone(&auth), info, catalog, &config.http_limits);
+        let proxies = Arc::new(TrustedProxies::new(config.trusted_proxies.clone()));
+        let cert_watch = public_tls.as_ref().map(PublicTls::watch).transpose()?;
+        let public_options = ListenerOptions {
+            tls: public_tls.as_ref().map(PublicTls::acceptor),
+            proxies: Arc::clone(&proxies),
+        };
+        let public = public_router(
+            Arc::clone(&auth),
+            info,
+            catalog,
+            &config.http_limits,
+            public_tls.is_some(),
+        );
         let public = tokio::spawn(serve(
             "http",
             http,
             public,
             config.http_limits.clone(),
+            public_options,
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
@@ -140,10 +162,19 @@ impl Server {
             admin,
             admin_router(Arc::clone(&auth), metrics),
             config.http_limits.clone(),
+            ListenerOptions { tls: None, proxies },
             stop_rx,
         ));
         let sweeper = tokio::spawn(Arc::clone(&auth).sweep_forever());
-        tracing::info!(listener = "http", addr = %addrs.http, "listening");
+        let scheme = if public_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(listener = "http", addr = %addrs.http, scheme, "listening");
+        if let Some(warning) = plain_http_warning(addrs.http, public_tls.is_some()) {
+            tracing::warn!("{warning}");
+        }
         tracing::info!(listener = "admin", addr = %addrs.admin, "listening");
         if let Some(path) = &config.ready_file {
             write_ready_file(path, &addrs)?;
@@ -158,6 +189,7 @@ impl Server {
         let _ = public.await;
         let _ = admin.await;
         sweeper.abort();
+        drop(cert_watch);
         auth.store
             .flush()
             .await
@@ -165,6 +197,22 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The start-up warning for a public listener that speaks plain HTTP on an
+/// address other machines can reach; `None` when TLS is on or the address
+/// is loopback (a TLS proxy on the same machine in front of it).
+pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
+    if tls || addr.ip().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "the public listener {addr} speaks plain HTTP on a non-loopback address: passwords, \
+         session tokens and the game certificate pin in /v1/server-info cross the network in \
+         clear. Turn on HTTPS ([public_tls] enabled = true) or bind it to 127.0.0.1 behind a \
+         TLS reverse proxy (and list the proxy in trusted_proxies); see \"Running in \
+         production\" in docs/API.md. GET /healthz works either way."
+    ))
 }
 
 /// Writes the bound addresses as JSON, atomically (temp file, then rename),
@@ -227,6 +275,36 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// The plain-HTTP warning is given for reachable addresses only, and
+    /// never with TLS on.
+    #[test]
+    fn plain_http_warning_cases() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let warning = plain_http_warning(any, false).unwrap();
+        assert!(warning.contains("passwords, session tokens"), "{warning}");
+        assert!(warning.contains("[public_tls]"), "{warning}");
+        assert!(plain_http_warning(any, true).is_none());
+        assert!(plain_http_warning("127.0.0.1:8080".parse().unwrap(), false).is_none());
+        assert!(plain_http_warning("[::1]:8080".parse().unwrap(), false).is_none());
+        assert!(plain_http_warning("192.0.2.4:80".parse().unwrap(), false).is_some());
+    }
+
+    /// `[public_tls]` without files serves the game listener's certificate
+    /// (here the generated one); with only one file it refuses to start.
+    #[tokio::test]
+    async fn public_tls_can_share_the_game_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = local_config(dir.path());
+        config.public_tls.enabled = true;
+        let server = Server::bind(config.clone()).await.unwrap();
+        let public = server.public_tls.as_ref().expect("TLS on");
+        assert_eq!(public.fingerprint(), server.game.fingerprint());
+        config.data = dir.path().join("other-data");
+        config.public_tls.cert_pem = Some(dir.path().join("data/tls/cert.pem"));
+        let err = Server::bind(config).await.err().expect("half configured");
+        assert!(format!("{err:#}").contains("[public_tls]"), "{err:#}");
     }
 
     /// `run` returns an error (not a panic) when a listener cannot bind.

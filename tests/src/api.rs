@@ -41,10 +41,13 @@ pub struct Api {
 impl Api {
     /// A client of `http://<addr>`.
     pub fn new(addr: std::net::SocketAddr) -> Self {
-        Self {
-            client: reqwest::Client::new(),
-            base: format!("http://{addr}"),
-        }
+        Self::with_client(format!("http://{addr}"), reqwest::Client::new())
+    }
+
+    /// A client of `base` (`http://…` or `https://…`) through `client`
+    /// (its TLS trust, local address, default headers).
+    pub fn with_client(base: String, client: reqwest::Client) -> Self {
+        Self { client, base }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -58,6 +61,12 @@ impl Api {
             headers,
             body,
         }
+    }
+
+    /// `<method> <path>` with no body.
+    pub async fn request(&self, method: reqwest::Method, path: &str) -> Reply {
+        self.send(self.client.request(method, format!("{}{path}", self.base)))
+            .await
     }
 
     /// `GET <path>`.

@@ -1,8 +1,11 @@
 //! End-to-end tests live in `tests/tests/`; this library holds their helpers.
 //!
 //! [`server`] spawns the real `battlegrid` binary on loopback ports 0 with a
-//! temporary data dir; [`api`] is a small client of the auth HTTP API.
+//! temporary data dir; [`api`] is a small client of the auth HTTP API;
+//! [`tls`] makes a test certificate authority and reads the certificate a
+//! server presents.
 
 pub mod api;
 pub mod maps;
 pub mod server;
+pub mod tls;

@@ -139,7 +139,37 @@ async fn invalid_names_and_passwords() {
             "{password:?}"
         );
     }
-    assert_eq!(api.sign_up("dave", "12345678").await.status, 201);
+    assert_eq!(api.sign_up("dave", "xkcd1234z").await.status, 201);
+}
+
+/// Guessable passwords and passwords containing the name are refused with
+/// 400 `weak_password`, whose message says why and what helps; the
+/// boundary is zxcvbn's score 3 (`marble42x` scores 2, `snowy river` 3).
+/// The account is not made, so the name stays free.
+#[tokio::test]
+async fn weak_passwords_are_refused() {
+    let server = TestServer::start(|_| {});
+    let api = Api::new(server.http);
+    for (password, why) in [
+        ("password1", "common password"),
+        ("12345678", "common password"),
+        ("marble42x", "strength 2 of 4"),
+        ("Erin-plays-battlegrid-at-night", "account name"),
+        ("xx ERIN xx purple llamas", "account name"),
+    ] {
+        let reply = api.sign_up("Erin", password).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (400, "weak_password"),
+            "{password:?}: {reply:?}"
+        );
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{password:?}: {message}");
+    }
+    let strength = api.sign_up("Erin", "marble42x").await;
+    let message = strength.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("uncommon words"), "{message}");
+    assert_eq!(api.sign_up("Erin", "snowy river").await.status, 201);
 }
 
 /// Malformed JSON, a wrong shape, a wrong content type and an oversized body
@@ -243,7 +273,8 @@ async fn idle_token_expires() {
     );
 }
 
-/// The sign-up page is served as HTML with both forms and no external assets.
+/// The sign-up page is served as HTML with both forms; its script and
+/// stylesheet come from this server, nothing from elsewhere.
 #[tokio::test]
 async fn sign_up_page_is_self_contained() {
     let server = TestServer::start(|_| {});
@@ -260,4 +291,14 @@ async fn sign_up_page_is_self_contained() {
         !html.contains("src=\"http") && !html.contains("href=\"http"),
         "external asset"
     );
+    for (path, kind) in [
+        ("/signup.js", "text/javascript"),
+        ("/signup.css", "text/css"),
+    ] {
+        assert!(html.contains(&format!("\"{path}\"")), "{path} not linked");
+        let response = reqwest::get(server.url(path)).await.expect(path);
+        assert_eq!(response.status(), 200, "{path}");
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+    }
 }

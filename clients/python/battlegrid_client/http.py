@@ -2,7 +2,9 @@
 
 Uses only the standard library (``urllib.request``); calls are blocking, so
 async code runs them with ``asyncio.to_thread``. Error answers of the API
-are JSON ``{code, message}`` and become :class:`ApiError`. Account
+are JSON ``{code, message}`` and become :class:`ApiError`. An ``https://``
+base is verified against the system's certificate authorities, or against
+the PEM file ``ca_file`` names (a private CA, as in tests). Account
 management beyond that (log-out, ``/v1/me``) is left out: the game client
 does not need it.
 """
@@ -10,6 +12,7 @@ does not need it.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -57,14 +60,18 @@ class ServerInfo:
     game: GameInfo | None
 
 
-def _request(base: str, method: str, path: str, body: dict | None, timeout: float) -> Any:
+def _request(
+    base: str, method: str, path: str, body: dict | None, timeout: float, ca_file: str | None = None
+) -> Any:
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(base.rstrip("/") + path, data=data, method=method)
     req.add_header("Accept", "application/json")
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    # Hostname checking and verification are on in a default context.
+    context = ssl.create_default_context(cafile=ca_file) if base.startswith("https:") else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as err:
         raw = err.read()
@@ -77,26 +84,34 @@ def _request(base: str, method: str, path: str, body: dict | None, timeout: floa
     return json.loads(raw) if raw else None
 
 
-def sign_up(base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT) -> int:
-    """Creates an account; returns its id. ``ApiError`` ``name_taken`` if it exists."""
-    answer = _request(base, "POST", "/v1/accounts", {"name": name, "password": password}, timeout)
+def sign_up(
+    base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT, ca_file: str | None = None
+) -> int:
+    """Creates an account; returns its id. ``ApiError`` ``name_taken`` if it
+    exists, ``weak_password`` (with a message saying why) if the password is
+    guessable."""
+    answer = _request(base, "POST", "/v1/accounts", {"name": name, "password": password}, timeout, ca_file)
     return int(answer["account_id"])
 
 
-def log_in(base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT) -> Session:
+def log_in(
+    base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT, ca_file: str | None = None
+) -> Session:
     """Opens a session; its token is what ``Hello`` carries."""
-    a = _request(base, "POST", "/v1/sessions", {"name": name, "password": password}, timeout)
+    a = _request(base, "POST", "/v1/sessions", {"name": name, "password": password}, timeout, ca_file)
     return Session(str(a["token"]), int(a["expires_at"]), int(a["account_id"]), str(a["name"]))
 
 
-def sign_up_or_log_in(base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT) -> Session:
+def sign_up_or_log_in(
+    base: str, name: str, password: str, timeout: float = DEFAULT_TIMEOUT, ca_file: str | None = None
+) -> Session:
     """Signs up when the name is free, then logs in either way."""
     try:
-        sign_up(base, name, password, timeout)
+        sign_up(base, name, password, timeout, ca_file)
     except ApiError as err:
         if err.code != "name_taken":
             raise
-    return log_in(base, name, password, timeout)
+    return log_in(base, name, password, timeout, ca_file)
 
 
 def split_host_port(addr: str) -> tuple[str, int]:
@@ -109,13 +124,13 @@ def split_host_port(addr: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def server_info(base: str, timeout: float = DEFAULT_TIMEOUT) -> ServerInfo:
+def server_info(base: str, timeout: float = DEFAULT_TIMEOUT, ca_file: str | None = None) -> ServerInfo:
     """Reads ``GET /v1/server-info``.
 
     An unspecified game host (``0.0.0.0`` or ``::``) is replaced by the host
     of ``base``, as docs/PROTOCOL.md says.
     """
-    a = _request(base, "GET", "/v1/server-info", None, timeout)
+    a = _request(base, "GET", "/v1/server-info", None, timeout, ca_file)
     game = a.get("game")
     info = None
     if game is not None:

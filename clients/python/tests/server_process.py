@@ -28,7 +28,9 @@ def server_binary() -> Path:
 class ServerProcess:
     """A running server; ``http_url`` is the base URL of its public HTTP API."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, config: Path | None = None, scheme: str = "http") -> None:
+        """Starts the server; ``config`` is a TOML file for ``--config``, and
+        ``scheme`` is ``https`` when that file turns on ``[public_tls]``."""
         binary = server_binary()
         if not binary.is_file():
             raise FileNotFoundError(
@@ -38,10 +40,12 @@ class ServerProcess:
         self.log_path = data_dir.parent / "server.log"
         # Open for the life of the process, closed in stop().
         self._log = open(self.log_path, "wb")  # noqa: SIM115
+        config_args = [] if config is None else ["--config", str(config)]
         self.proc = subprocess.Popen(
             [
                 str(binary),
                 "serve",
+                *config_args,
                 "--data",
                 str(data_dir),
                 "--maps",
@@ -81,7 +85,7 @@ class ServerProcess:
         except BaseException:
             self.stop()
             raise
-        self.http_url = "http://" + self.addrs["http"]
+        self.http_url = f"{scheme}://" + self.addrs["http"]
 
     def log(self) -> str:
         """The server's stderr so far (for failure messages)."""

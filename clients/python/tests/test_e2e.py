@@ -21,6 +21,8 @@ from battlegrid_client import messages as m
 from battlegrid_client.client import GameClient, Rejected, VerificationError
 
 STEP = 30.0
+#: Every test account's password (the server refuses guessable ones).
+PASSWORD = "lanterns by the river"
 #: docs/PROTOCOL.md's default view radius, units.
 VIEW_RADIUS = 48.0
 
@@ -41,7 +43,7 @@ def game_info(server) -> http.GameInfo:
 
 
 async def join(server, name: str) -> GameClient:
-    session = await asyncio.to_thread(http.sign_up_or_log_in, server.http_url, name, "password-" + name)
+    session = await asyncio.to_thread(http.sign_up_or_log_in, server.http_url, name, PASSWORD)
     game = await asyncio.to_thread(game_info, server)
     return await GameClient.connect(game.host, game.port, session.token, cert_sha256=game.cert_sha256, timeout=STEP)
 
@@ -149,7 +151,7 @@ def test_unsupported_version_is_rejected_with_its_code(server):
     """Hello with a version the server does not speak gets Reject{UNSUPPORTED_VERSION}."""
 
     async def body():
-        session = await asyncio.to_thread(http.sign_up_or_log_in, server.http_url, "py_dee", "password-py_dee")
+        session = await asyncio.to_thread(http.sign_up_or_log_in, server.http_url, "py_dee", PASSWORD)
         game = game_info(server)
         with pytest.raises(Rejected) as err:
             await GameClient.connect(
@@ -181,7 +183,7 @@ def test_wrong_fingerprint_is_refused_before_hello(server):
 
     async def body():
         game = game_info(server)
-        session = http.sign_up_or_log_in(server.http_url, "py_cy", "password-py_cy")
+        session = http.sign_up_or_log_in(server.http_url, "py_cy", PASSWORD)
         wrong = ("0" if game.cert_sha256[0] != "0" else "1") + game.cert_sha256[1:]
         with pytest.raises(VerificationError):
             await GameClient.connect(game.host, game.port, session.token, cert_sha256=wrong, timeout=STEP)

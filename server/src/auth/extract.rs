@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::token_table::{LiveSession, Lookup};
 use super::{AuthState, now_ms, token};
+use crate::http::ClientAddr;
 use crate::store::TokenHash;
 
 /// A JSON body; rejections become [`ApiError`]s.
@@ -59,13 +60,17 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
-/// The client's IP address, from the TCP peer (no proxy headers are trusted).
+/// The client's IP address: the one the listener worked out
+/// ([`ClientAddr`]: the TCP peer, or the client behind a trusted proxy).
 pub struct ClientIp(pub std::net::IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ClientAddr(ip)) = parts.extensions.get::<ClientAddr>() {
+            return Ok(Self(*ip));
+        }
         parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -20,7 +20,10 @@ mod token_table;
 
 pub use admin::admin_router;
 pub use error::ApiError;
-pub use names::{NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, name_key};
+pub use names::{
+    NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, PASSWORD_MIN_SCORE, check_password,
+    name_key,
+};
 pub use password::{PasswordError, Passwords};
 pub use rate_limit::RateLimiters;
 pub use routes::router;

@@ -1,7 +1,8 @@
 //! The auth endpoints: `POST /v1/accounts`, `POST /v1/sessions`,
 //! `DELETE /v1/sessions/current`, `GET /v1/me` (docs/API.md is the
 //! reference). Each handler checks rate limits before doing anything that
-//! costs (hashing, store writes), and answers only after durable writes.
+//! costs (password strength, hashing, store writes), and answers only after
+//! durable writes.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -77,12 +78,18 @@ async fn sign_up(
 ) -> Result<(StatusCode, Json<AccountCreated>), ApiError> {
     limited(auth.limits.signup_ip(ip))?;
     let key = name_key(&credentials.name)?;
-    check_password(&credentials.password)?;
     limited(auth.limits.signup_name(&key))?;
     if auth.store.account_by_name(&key).await?.is_some() {
-        // Skip the hash for a name we already know is taken.
+        // Skip the strength check and the hash for a name we already know
+        // is taken.
         return Err(crate::store::StoreError::NameTaken.into());
     }
+    // The strength estimate of a long password takes milliseconds
+    // (docs/PERFORMANCE.md): off the async workers, like the hash.
+    let (password, name) = (credentials.password.clone(), credentials.name.clone());
+    tokio::task::spawn_blocking(move || check_password(&password, &name))
+        .await
+        .map_err(ApiError::internal)??;
     let password_hash = auth
         .passwords
         .hash(credentials.password)

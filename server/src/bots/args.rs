@@ -46,7 +46,7 @@ pub struct BotsArgs {
     pub shout_rate: f64,
     /// Password of every bot account, with `--accounts public` (at least 8
     /// characters).
-    #[arg(long, default_value = "bots-password", value_parser = parse_password)]
+    #[arg(long, default_value = "bots-load-test-password", value_parser = parse_password)]
     pub password: String,
     /// Account names are `<prefix>-00001`, `<prefix>-00002`, ...
     #[arg(long, default_value = "bot", value_parser = parse_prefix)]

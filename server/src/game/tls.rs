@@ -7,8 +7,9 @@
 //! `GET /v1/server-info` serves and the log shows. The certificate names
 //! `localhost`, `127.0.0.1`, `::1` and the configured extra names, so
 //! clients that verify names against a CA-style trust store also work
-//! locally. What this module leaves out: renewal and reloading (a changed
-//! certificate takes a restart).
+//! locally. What this module leaves out: renewal, and reloading for the game
+//! listener (a changed certificate takes a restart there; the public HTTP
+//! listener, which can use the same files, reloads them: `crate::http::tls`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,21 +73,29 @@ pub struct Identity {
 /// Loads the operator's certificate, or the generated one from `data`
 /// (generating it first if missing).
 pub fn load_or_generate(config: &TlsConfig, data: &Path) -> Result<Identity, TlsError> {
+    let (cert, key) = cert_files(config, data)?;
+    if config.cert_pem.is_none() && (!cert.exists() || !key.exists()) {
+        let dir = data.join("tls");
+        generate(&dir, &cert, &key, &config.names)?;
+    }
+    load(&cert, &key)
+}
+
+/// The certificate and key files `config` names, or those of the generated
+/// certificate in `data` (which may not exist yet).
+pub fn cert_files(config: &TlsConfig, data: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     match (&config.cert_pem, &config.key_pem) {
-        (Some(cert), Some(key)) => load(cert, key),
+        (Some(cert), Some(key)) => Ok((cert.clone(), key.clone())),
         (None, None) => {
             let dir = data.join("tls");
-            let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-            if !cert.exists() || !key.exists() {
-                generate(&dir, &cert, &key, &config.names)?;
-            }
-            load(&cert, &key)
+            Ok((dir.join("cert.pem"), dir.join("key.pem")))
         }
         _ => Err(TlsError::HalfConfigured),
     }
 }
 
-fn load(cert: &Path, key: &Path) -> Result<Identity, TlsError> {
+/// Reads a PEM certificate chain and its key.
+pub fn load(cert: &Path, key: &Path) -> Result<Identity, TlsError> {
     let pem_err = |path: &Path| {
         let path = path.to_owned();
         move |source| TlsError::Pem { path, source }

@@ -1,5 +1,6 @@
 //! The admin listener's router (loopback by default): `/healthz`,
-//! `/metrics` (Prometheus) and the admin API's session endpoint. The
+//! `/metrics` (Prometheus) and the admin API's session endpoint, with the
+//! same security headers as the public listener. The
 //! dashboard and the rest of the admin API come with later issues; the
 //! listener has no authentication of its own yet, which is why it binds
 //! loopback unless the operator says otherwise.
@@ -11,13 +12,13 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::public::{healthz, not_found};
+use super::public::{healthz, method_not_allowed, not_found};
 use crate::auth::{self, AuthState};
 use crate::metrics::{CONTENT_TYPE, Metrics};
 
 /// Router of the admin listener.
 pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/metrics",
@@ -34,4 +35,6 @@ pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
         )
         .merge(auth::admin_router(auth))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    super::with_security_headers(router, false)
 }

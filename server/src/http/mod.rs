@@ -1,19 +1,26 @@
-//! HTTP listeners: the accept loop, per-connection limits, and the routers
-//! of the public and admin listeners.
+//! HTTP listeners: the accept loop, per-connection limits, HTTPS, the
+//! client's address behind proxies, security headers, and the routers of
+//! the public and admin listeners.
 //!
 //! `serve` drives hyper's HTTP/1.1 connection directly (rather than
 //! `axum::serve`) because only hyper's builder exposes a header read
-//! timeout, the defence against clients that dribble their headers. HTTP/2
-//! is not offered: browsers speak it only over TLS, and TLS for the public
-//! listener is expected from a reverse proxy. The endpoints themselves live
-//! in `crate::auth` and `public`/`admin` here.
+//! timeout, the defence against clients that dribble their headers, and
+//! because TLS and the plain-HTTP refusal sit in front of it. HTTP/2 is not
+//! offered: the API's requests are small and few per client. The endpoints
+//! themselves live in `crate::auth` and `public`/`admin` here.
 
 mod admin;
+pub mod client_addr;
+pub mod config;
+mod headers;
 mod maps;
 mod public;
 mod serve;
+pub mod tls;
 
 pub use admin::admin_router;
+pub use client_addr::{ClientAddr, TrustedProxies};
+pub use headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY, with_security_headers};
 pub use maps::maps_router;
 pub use public::{GameInfo, ServerInfo, public_router};
-pub use serve::serve;
+pub use serve::{ListenerOptions, serve};

@@ -1,6 +1,7 @@
-//! The public listener's router: sign-up page, health, server info, the auth
-//! API, the map downloads, and the layers every request passes (body limit,
-//! request timeout, JSON 404/405).
+//! The public listener's router: sign-up page (with its script and
+//! stylesheet), health, server info, the auth API, the map downloads, and
+//! the layers every request passes (body limit, request timeout, JSON
+//! 404/405, security headers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,8 @@ use crate::config::HttpLimits;
 use crate::game::catalog::MapCatalog;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
+const SIGNUP_SCRIPT: &str = include_str!("../web/signup.js");
+const SIGNUP_STYLE: &str = include_str!("../web/signup.css");
 
 /// Answer of `GET /v1/server-info`.
 #[derive(Debug, Clone, Serialize)]
@@ -37,16 +40,35 @@ pub struct GameInfo {
     pub cert_sha256: String,
 }
 
-/// Router of the public listener.
+/// Router of the public listener; `tls` adds HSTS.
 pub fn public_router(
     auth: AuthState,
     info: ServerInfo,
     catalog: Arc<MapCatalog>,
     limits: &HttpLimits,
+    tls: bool,
 ) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
-    Router::new()
+    let router = Router::new()
         .route("/", get(|| async { Html(SIGNUP_PAGE) }))
+        .route(
+            "/signup.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    SIGNUP_SCRIPT,
+                )
+            }),
+        )
+        .route(
+            "/signup.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    SIGNUP_STYLE,
+                )
+            }),
+        )
         .route("/healthz", get(healthz))
         .route(
             "/v1/server-info",
@@ -57,7 +79,8 @@ pub fn public_router(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(middleware::from_fn_with_state(timeout, request_timeout));
+    super::with_security_headers(router, tls)
 }
 
 /// `GET /healthz`: 200 once the server is serving.
@@ -73,7 +96,8 @@ pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-async fn method_not_allowed() -> ApiError {
+/// JSON 405 for a known path with another method.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

@@ -132,18 +132,37 @@ pub struct AuthClient {
 }
 
 impl AuthClient {
-    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`).
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`,
+    /// or `https://play.example.com`, verified against the usual public
+    /// certificate authorities).
     pub fn new(base_url: &str) -> Result<Self, HttpError> {
+        Self::build(base_url, None)
+    }
+
+    /// A client of an `https://` server whose certificate is signed by the
+    /// certificate authority in `ca_pem` (PEM; a private CA, as in tests or
+    /// a studio's own network), trusted in addition to the public ones.
+    pub fn with_ca_pem(base_url: &str, ca_pem: &[u8]) -> Result<Self, HttpError> {
+        Self::build(base_url, Some(ca_pem))
+    }
+
+    fn build(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, HttpError> {
         let base = Url::parse(base_url).map_err(|_| HttpError::InvalidUrl(base_url.to_owned()))?;
         if base.host_str().is_none() || base.cannot_be_a_base() {
             return Err(HttpError::InvalidUrl(base_url.to_owned()));
         }
         // Generous: a sign-up waits for an Argon2 hash, and hashes queue
         // behind each other when many clients sign up at once.
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?;
-        Ok(Self { http, base })
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
+        if let Some(pem) = ca_pem {
+            for ca in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(ca);
+            }
+        }
+        Ok(Self {
+            http: builder.build()?,
+            base,
+        })
     }
 
     fn url(&self, path: &str) -> Result<Url, HttpError> {
