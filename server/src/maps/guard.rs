@@ -10,8 +10,11 @@
 //! non-orthogonal, infinite or oversized maps, non-square tiles, external
 //! tilesets and object templates, tilesets claiming too many tiles, files
 //! with too many elements (each costs `tiled` memory), tile
-//! data in an unknown encoding, and tile layers whose data does not hold
-//! exactly one entry per tile.
+//! data in an unknown encoding, tile layers whose data does not hold
+//! exactly one entry per tile, tile ids that no tileset defines (see
+//! [`super::tile_ids`]), and DTDs and entity references: quick-xml expands
+//! no entity and reads no external one, but the errors `tiled` then gives
+//! name neither the cause nor the place.
 //!
 //! It leaves the meaning of the map (properties, layers, spawns) to
 //! `convert`, which reads what `tiled` parsed; it only remembers the lines of
@@ -26,6 +29,7 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::error::Problem;
 use super::limits::{MAX_ELEMENTS, MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
+use super::tile_ids::TileIds;
 
 /// Deepest element nesting accepted (Tiled writes about six levels).
 const MAX_DEPTH: usize = 64;
@@ -60,8 +64,10 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
     let mut data: Option<(DataFormat, Option<String>, u32)> = None;
     let mut cells: u64 = 0;
     let mut tileset_tiles: u64 = 0;
+    let mut tile_ids = TileIds::default();
     let mut elements: u64 = 0;
     loop {
+        let event_start = reader.buffer_position();
         let event = reader.read_event().map_err(|err| {
             let (line, col) = pos.line_col(bytes, reader.buffer_position());
             Problem::at(
@@ -84,6 +90,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     ));
                 }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                check_attributes(e, &here())?;
                 match (stack.last().map(String::as_str), name.as_str()) {
                     (None, "map") => dims = Some(map_element(e, &here())?),
                     (None, other) => {
@@ -107,7 +114,8 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                         // and without `columns` computes it in unchecked
                         // arithmetic; Tiled always writes both.
                         attr_u32(e, "columns", &here())?;
-                        tileset_tiles += u64::from(attr_u32(e, "tilecount", &here())?);
+                        let tilecount = attr_u32(e, "tilecount", &here())?;
+                        tileset_tiles += u64::from(tilecount);
                         if tileset_tiles > MAX_TILESET_TILES {
                             return Err(Problem::at(
                                 here(),
@@ -116,6 +124,16 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                                 ),
                             ));
                         }
+                        let tileset = attr(e, "name", &here())?.unwrap_or_default();
+                        tile_ids
+                            .open(tileset, attr_u32(e, "firstgid", &here())?, tilecount)
+                            .map_err(|message| Problem::at(here(), message))?;
+                        if !is_start {
+                            tile_ids.close();
+                        }
+                    }
+                    (Some("tileset"), "tile") => {
+                        tile_ids.declare(attr_u32(e, "id", &here())?);
                     }
                     (_, "object") if stack.iter().any(|s| s == "objectgroup") => {
                         if attr(e, "template", &here())?.is_some() {
@@ -124,8 +142,17 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                                 "objects made from templates are not supported; detach the template (Tiled: right-click the object > Detach)",
                             ));
                         }
-                        if let Some(id) = attr(e, "id", &here())?.and_then(|v| v.parse().ok()) {
+                        let id: Option<u32> = attr(e, "id", &here())?.and_then(|v| v.parse().ok());
+                        if let Some(id) = id {
                             lines.objects.entry(id).or_insert(line);
+                        }
+                        if attr(e, "gid", &here())?.is_some() {
+                            let object = id.map_or_else(String::new, |id| format!("object {id} "));
+                            tile_ids
+                                .check(attr_u32(e, "gid", &here())?)
+                                .map_err(|message| {
+                                    Problem::at(format!("{object}({})", here()), message)
+                                })?;
                         }
                     }
                     (_, "layer" | "objectgroup") => {
@@ -200,6 +227,18 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     stack.push(name);
                 }
             }
+            Event::DocType(_) => {
+                // Point at the `<!DOCTYPE`, not past its end.
+                let skipped = bytes[event_start.min(bytes.len())..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                let (line, col) = pos.line_col(bytes, event_start + skipped);
+                return Err(Problem::at(
+                    format!("line {line}, column {col}"),
+                    "the file has a DTD (<!DOCTYPE ...>); DTDs and entities are not allowed in map files (Tiled never writes them), remove it",
+                ));
+            }
             // `tiled` reads only the first piece of text in `<data>`, so
             // data split by comments or CDATA sections is refused rather
             // than counted differently.
@@ -212,10 +251,10 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                 ));
             }
             Event::Text(ref t) => {
+                let t = t
+                    .unescape()
+                    .map_err(|err| escape_problem(&here(), "the text", err))?;
                 if let Some((_, text, _)) = data.as_mut() {
-                    let t = t.unescape().map_err(|err| {
-                        Problem::at(here(), format!("bad text in layer data: {err}"))
-                    })?;
                     *text = Some(t.into_owned());
                 }
             }
@@ -226,14 +265,33 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
             }
             Event::End(_) => {
                 let closed = stack.pop();
+                if closed.as_deref() == Some("tileset") {
+                    tile_ids.close();
+                }
                 if closed.as_deref() == Some("data")
                     && let Some((format, text, data_line)) = data.take()
                 {
                     let expected = dims.map_or(0, |d| d.width * d.height);
+                    let width = dims.map_or(1, |d| d.width.max(1));
                     let layer = current_layer.as_deref();
+                    let mut unknown = None;
                     let count = format
-                        .count(text.as_deref().unwrap_or(""), expected)
+                        .count(text.as_deref().unwrap_or(""), expected, |index, raw| {
+                            if index < u64::from(expected)
+                                && unknown.is_none()
+                                && let Err(message) = tile_ids.check(raw)
+                            {
+                                unknown = Some((index, message));
+                            }
+                        })
                         .map_err(|message| Problem::at(layer_at(layer, data_line), message))?;
+                    if let Some((index, message)) = unknown {
+                        let (x, y) = (index % u64::from(width), index / u64::from(width));
+                        return Err(Problem::at(
+                            format!("{}, tile ({x}, {y})", layer_at(layer, data_line)),
+                            message,
+                        ));
+                    }
                     if count != u64::from(expected) {
                         return Err(data_count_problem(layer, data_line, count, expected));
                     }
@@ -356,19 +414,26 @@ fn data_format(e: &BytesStart<'_>, here: &str) -> Result<DataFormat, Problem> {
 }
 
 impl DataFormat {
-    /// How many tile entries `text` holds; decompression stops one entry
-    /// past `expected`, so a bomb costs no more than a correct layer.
-    fn count(self, text: &str, expected: u32) -> Result<u64, String> {
+    /// How many tile entries `text` holds, handing each (its index and raw
+    /// value) to `visit`; decompression stops one entry past `expected`, so
+    /// a bomb costs no more than a correct layer.
+    fn count(
+        self,
+        text: &str,
+        expected: u32,
+        mut visit: impl FnMut(u64, u32),
+    ) -> Result<u64, String> {
         let raw = match self {
             DataFormat::Csv => {
                 let mut n = 0u64;
                 for entry in text.split(',') {
-                    if entry.trim().parse::<u32>().is_err() {
+                    let Ok(value) = entry.trim().parse::<u32>() else {
                         return Err(format!(
                             "\"{}\" in the CSV layer data is not a tile number",
                             truncate(entry.trim())
                         ));
-                    }
+                    };
+                    visit(n, value);
                     n += 1;
                 }
                 return Ok(n);
@@ -383,8 +448,15 @@ impl DataFormat {
         let (decoded, compression) = raw;
         let limit = (u64::from(expected) + 1) * 4;
         let mut out = Vec::new();
+        let mut visit_all = |bytes: &[u8]| {
+            for (i, cell) in bytes.chunks_exact(4).enumerate() {
+                let value = u32::from_le_bytes([cell[0], cell[1], cell[2], cell[3]]);
+                visit(i as u64, value);
+            }
+            whole_tiles(bytes.len())
+        };
         let result = match compression {
-            Compression::None => return whole_tiles(decoded.len()),
+            Compression::None => return visit_all(&decoded),
             Compression::Zlib => flate2::read::ZlibDecoder::new(&decoded[..])
                 .take(limit)
                 .read_to_end(&mut out),
@@ -395,7 +467,7 @@ impl DataFormat {
                 .and_then(|d| d.take(limit).read_to_end(&mut out)),
         };
         result.map_err(|err| format!("the compressed layer data is damaged: {err}"))?;
-        whole_tiles(out.len())
+        visit_all(&out)
     }
 }
 
@@ -432,11 +504,42 @@ fn attr(e: &BytesStart<'_>, key: &str, here: &str) -> Result<Option<String>, Pro
         if a.key.as_ref() == key.as_bytes() {
             let v = a
                 .unescape_value()
-                .map_err(|err| Problem::at(here, format!("bad value of \"{key}\": {err}")))?;
+                .map_err(|err| escape_problem(here, &format!("the value of \"{key}\""), err))?;
             return Ok(Some(v.into_owned()));
         }
     }
     Ok(None)
+}
+
+/// Unescapes every attribute of `e`, so that an entity reference anywhere
+/// is refused here with its place, not later by `tiled` without one.
+fn check_attributes(e: &BytesStart<'_>, here: &str) -> Result<(), Problem> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| Problem::at(here, format!("bad attribute: {err}")))?;
+        a.unescape_value().map_err(|err| {
+            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            escape_problem(here, &format!("the value of \"{}\"", truncate(&key)), err)
+        })?;
+    }
+    Ok(())
+}
+
+/// The problem with `what` (an attribute value or text) at `here` that
+/// quick-xml could not unescape: usually an entity a DTD would define.
+fn escape_problem(here: &str, what: &str, err: quick_xml::Error) -> Problem {
+    match err {
+        quick_xml::Error::EscapeError(quick_xml::escape::EscapeError::UnrecognizedSymbol(
+            _,
+            name,
+        )) => Problem::at(
+            here,
+            format!(
+                "{what} uses the entity \"&{};\"; DTDs and entities are not allowed in map files, only XML's own (&amp; &lt; &gt; &quot; &apos;) and character references such as &#38;",
+                truncate(&name)
+            ),
+        ),
+        other => Problem::at(here, format!("bad character reference in {what}: {other}")),
+    }
 }
 
 /// A required whole-number attribute.
@@ -528,11 +631,16 @@ mod tests {
     #[test]
     fn base64_counts_whole_tiles() {
         let f = DataFormat::Base64(Compression::None);
-        assert_eq!(f.count("AAAAAAAAAAA=", 2), Ok(2)); // 8 bytes
-        assert!(f.count("AAAAAAAAAAAA", 2).is_err()); // 9 bytes
-        assert!(f.count("not base64!", 2).is_err());
-        assert_eq!(DataFormat::Csv.count("0, 1,\n2", 3), Ok(3));
-        assert!(DataFormat::Csv.count("0,,1", 3).is_err());
+        let mut seen = Vec::new();
+        assert_eq!(f.count("AQAAAAIAAIA=", 2, |i, v| seen.push((i, v))), Ok(2)); // 8 bytes
+        assert_eq!(seen, [(0, 1), (1, 0x8000_0002)]);
+        assert!(f.count("AAAAAAAAAAAA", 2, |_, _| {}).is_err()); // 9 bytes
+        assert!(f.count("not base64!", 2, |_, _| {}).is_err());
+        seen.clear();
+        let csv = DataFormat::Csv.count("0, 1,\n2", 3, |i, v| seen.push((i, v)));
+        assert_eq!(csv, Ok(3));
+        assert_eq!(seen, [(0, 0), (1, 1), (2, 2)]);
+        assert!(DataFormat::Csv.count("0,,1", 3, |_, _| {}).is_err());
     }
 
     /// Attribute values longer than 40 characters are cut when quoted.

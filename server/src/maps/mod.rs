@@ -18,6 +18,7 @@ pub mod convert;
 mod error;
 mod guard;
 pub mod limits;
+mod tile_ids;
 pub mod watch;
 
 use std::io::Read;
