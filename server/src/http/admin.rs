@@ -34,4 +34,5 @@ pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
         )
         .merge(auth::admin_router(auth))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(super::json_errors::json_errors))
 }

@@ -6,9 +6,11 @@
 //! timeout, the defence against clients that dribble their headers. HTTP/2
 //! is not offered: browsers speak it only over TLS, and TLS for the public
 //! listener is expected from a reverse proxy. The endpoints themselves live
-//! in `crate::auth` and `public`/`admin` here.
+//! in `crate::auth` and `public`/`admin` here; `json_errors` puts every
+//! error answer of both listeners in the API's JSON shape.
 
 mod admin;
+mod json_errors;
 mod maps;
 mod public;
 mod serve;

@@ -58,6 +58,7 @@ pub fn public_router(
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(middleware::from_fn(super::json_errors::json_errors))
 }
 
 /// `GET /healthz`: 200 once the server is serving.
