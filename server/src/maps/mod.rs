@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 pub use error::MapLoadError;
 use error::Problem;
-pub use watch::{MapEvent, MapWatcher};
+pub use watch::{MapEvent, MapWatcher, WatchError};
 
 /// A map file that loaded and passed validation.
 #[derive(Clone)]
