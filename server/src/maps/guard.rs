@@ -9,25 +9,24 @@
 //! allow or that battlegrid does not support (see `assets-maps/README.md`):
 //! non-orthogonal, infinite or oversized maps, non-square tiles, external
 //! tilesets and object templates, tilesets claiming too many tiles, files
-//! with too many elements (each costs `tiled` memory), tile
-//! data in an unknown encoding, tile layers whose data does not hold
-//! exactly one entry per tile, tile ids that no tileset defines (see
-//! [`super::tile_ids`]), and DTDs and entity references: quick-xml expands
-//! no entity and reads no external one, but the errors `tiled` then gives
-//! name neither the cause nor the place.
+//! with too many elements (each costs `tiled` memory), tile data in an
+//! unknown encoding, tile layers whose data does not hold exactly one entry
+//! per tile (decoded by [`super::layer_data`]), tile ids that no tileset
+//! defines (see [`super::tile_ids`]), and DTDs and entity references:
+//! quick-xml expands no entity and reads no external one, but the errors
+//! `tiled` then gives name neither the cause nor the place.
 //!
 //! It leaves the meaning of the map (properties, layers, spawns) to
 //! `convert`, which reads what `tiled` parsed; it only remembers the lines of
 //! layers and objects so that later errors can point at them.
 
 use std::collections::HashMap;
-use std::io::Read;
 
-use base64::Engine;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error::Problem;
+use super::layer_data::DataFormat;
 use super::limits::{MAX_ELEMENTS, MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
 use super::tile_ids::TileIds;
 
@@ -187,7 +186,11 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                         }
                     }
                     (Some("layer"), "data") => {
-                        let format = data_format(e, &here())?;
+                        let format = DataFormat::from_attributes(
+                            attr(e, "encoding", &here())?.as_deref(),
+                            attr(e, "compression", &here())?.as_deref(),
+                        )
+                        .map_err(|message| Problem::at(here(), message))?;
                         let expected = dims.map_or(0, |d| d.width * d.height);
                         if is_start {
                             data = Some((format, None, line));
@@ -376,111 +379,6 @@ fn map_element(e: &BytesStart<'_>, here: &str) -> Result<MapDims, Problem> {
     Ok(MapDims { width, height })
 }
 
-/// How one layer's `<data>` is written.
-#[derive(Debug, Clone, Copy)]
-enum DataFormat {
-    Csv,
-    Base64(Compression),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Compression {
-    None,
-    Zlib,
-    Gzip,
-    Zstd,
-}
-
-fn data_format(e: &BytesStart<'_>, here: &str) -> Result<DataFormat, Problem> {
-    let encoding = attr(e, "encoding", here)?;
-    let compression = attr(e, "compression", here)?;
-    Ok(match (encoding.as_deref(), compression.as_deref()) {
-        (Some("csv"), None) => DataFormat::Csv,
-        (Some("base64"), None) => DataFormat::Base64(Compression::None),
-        (Some("base64"), Some("zlib")) => DataFormat::Base64(Compression::Zlib),
-        (Some("base64"), Some("gzip")) => DataFormat::Base64(Compression::Gzip),
-        (Some("base64"), Some("zstd")) => DataFormat::Base64(Compression::Zstd),
-        (e, c) => {
-            return Err(Problem::at(
-                here,
-                format!(
-                    "tile layer data with encoding \"{}\" and compression \"{}\" is not supported; use CSV or Base64 (uncompressed, zlib, gzip or zstd)",
-                    e.unwrap_or("none"),
-                    c.unwrap_or("none")
-                ),
-            ));
-        }
-    })
-}
-
-impl DataFormat {
-    /// How many tile entries `text` holds, handing each (its index and raw
-    /// value) to `visit`; decompression stops one entry past `expected`, so
-    /// a bomb costs no more than a correct layer.
-    fn count(
-        self,
-        text: &str,
-        expected: u32,
-        mut visit: impl FnMut(u64, u32),
-    ) -> Result<u64, String> {
-        let raw = match self {
-            DataFormat::Csv => {
-                let mut n = 0u64;
-                for entry in text.split(',') {
-                    let Ok(value) = entry.trim().parse::<u32>() else {
-                        return Err(format!(
-                            "\"{}\" in the CSV layer data is not a tile number",
-                            truncate(entry.trim())
-                        ));
-                    };
-                    visit(n, value);
-                    n += 1;
-                }
-                return Ok(n);
-            }
-            DataFormat::Base64(compression) => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(text.trim().as_bytes())
-                    .map_err(|err| format!("the Base64 layer data is damaged: {err}"))?;
-                (decoded, compression)
-            }
-        };
-        let (decoded, compression) = raw;
-        let limit = (u64::from(expected) + 1) * 4;
-        let mut out = Vec::new();
-        let mut visit_all = |bytes: &[u8]| {
-            for (i, cell) in bytes.chunks_exact(4).enumerate() {
-                let value = u32::from_le_bytes([cell[0], cell[1], cell[2], cell[3]]);
-                visit(i as u64, value);
-            }
-            whole_tiles(bytes.len())
-        };
-        let result = match compression {
-            Compression::None => return visit_all(&decoded),
-            Compression::Zlib => flate2::read::ZlibDecoder::new(&decoded[..])
-                .take(limit)
-                .read_to_end(&mut out),
-            Compression::Gzip => flate2::read::GzDecoder::new(&decoded[..])
-                .take(limit)
-                .read_to_end(&mut out),
-            Compression::Zstd => zstd::stream::read::Decoder::new(&decoded[..])
-                .and_then(|d| d.take(limit).read_to_end(&mut out)),
-        };
-        result.map_err(|err| format!("the compressed layer data is damaged: {err}"))?;
-        visit_all(&out)
-    }
-}
-
-/// Binary layer data holds four bytes per tile; a partial tile is damage.
-fn whole_tiles(len: usize) -> Result<u64, String> {
-    if !len.is_multiple_of(4) {
-        return Err(format!(
-            "the layer data holds {len} bytes, not four bytes per tile; was the file saved completely?"
-        ));
-    }
-    Ok(len as u64 / 4)
-}
-
 fn data_count_problem(layer: Option<&str>, line: u32, count: u64, expected: u32) -> Problem {
     Problem::at(
         layer_at(layer, line),
@@ -555,7 +453,7 @@ fn attr_u32(e: &BytesStart<'_>, key: &str, here: &str) -> Result<u32, Problem> {
 }
 
 /// At most 40 characters of `s`, for quoting garbage back to the designer.
-fn truncate(s: &str) -> String {
+pub(super) fn truncate(s: &str) -> String {
     match s.char_indices().nth(40) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_owned(),
@@ -624,23 +522,6 @@ mod tests {
         assert_eq!(lines.layers.get("a"), Some(&2));
         assert_eq!(lines.layers.get("spawns"), Some(&5));
         assert_eq!(lines.objects.get(&7), Some(&6));
-    }
-
-    /// Uncompressed Base64 holds four bytes per tile; a partial tile is an
-    /// error.
-    #[test]
-    fn base64_counts_whole_tiles() {
-        let f = DataFormat::Base64(Compression::None);
-        let mut seen = Vec::new();
-        assert_eq!(f.count("AQAAAAIAAIA=", 2, |i, v| seen.push((i, v))), Ok(2)); // 8 bytes
-        assert_eq!(seen, [(0, 1), (1, 0x8000_0002)]);
-        assert!(f.count("AAAAAAAAAAAA", 2, |_, _| {}).is_err()); // 9 bytes
-        assert!(f.count("not base64!", 2, |_, _| {}).is_err());
-        seen.clear();
-        let csv = DataFormat::Csv.count("0, 1,\n2", 3, |i, v| seen.push((i, v)));
-        assert_eq!(csv, Ok(3));
-        assert_eq!(seen, [(0, 0), (1, 1), (2, 2)]);
-        assert!(DataFormat::Csv.count("0,,1", 3, |_, _| {}).is_err());
     }
 
     /// Attribute values longer than 40 characters are cut when quoted.

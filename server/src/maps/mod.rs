@@ -17,6 +17,7 @@ pub mod check;
 pub mod convert;
 mod error;
 mod guard;
+mod layer_data;
 pub mod limits;
 mod tile_ids;
 pub mod watch;
