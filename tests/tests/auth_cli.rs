@@ -37,24 +37,44 @@ async fn flags_beat_environment_beat_file() {
 }
 
 /// A nested variable naming no key stops the start with an error naming
-/// the variable, like a misspelt key in the file.
+/// the variable, like a misspelt key in the file. (A server that starts
+/// anyway writes its ready file and is killed, so the test fails rather
+/// than waits.)
 #[test]
 fn unknown_nested_variable_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = battlegrid_tests::server::test_config(dir.path());
+    let ready = config
+        .ready_file
+        .clone()
+        .expect("test config has a ready file");
     let path = dir.path().join("c.toml");
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
-    let output = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
+    let mut child = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
         .arg("--config")
         .arg(&path)
         .env(
             "BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IPP",
             "{ per_minute = 1, burst = 1 }",
         )
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if ready.exists() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started despite an unknown variable");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(
         stderr.contains("BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IPP")
             && stderr.contains("unknown field"),
