@@ -2,9 +2,12 @@
 //! then `BATTLEGRID_*` environment variables, then command-line flags (each
 //! later source wins).
 //!
-//! Only the listener addresses, directories and the ready file have flags and
-//! environment variables; the finer knobs (limits, expiry, rate limits) live
-//! in the TOML file. This module does no I/O beyond reading that file.
+//! Every key can come from the environment by one generic rule
+//! ([`Config::apply_env`]): `BATTLEGRID_` and the key's path, sections
+//! separated by `__`, in capitals (`BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IP`),
+//! so keys added later need no code here. Only the listener addresses,
+//! directories and the ready file also have flags. This module does no I/O
+//! beyond reading that file and the environment it is handed.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -222,12 +225,81 @@ pub enum ConfigError {
         /// What was wrong.
         source: Box<toml::de::Error>,
     },
+    /// A `BATTLEGRID_*` environment variable does not name a key or holds a
+    /// value the key cannot take.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable's name.
+        var: String,
+        /// What was wrong.
+        message: String,
+    },
 }
+
+/// Prefix of the environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "BATTLEGRID_";
+/// Separator of the sections in a variable's name.
+pub const ENV_SECTION_SEPARATOR: &str = "__";
 
 impl Config {
     /// Parses a TOML document; missing keys take their defaults.
     pub fn from_toml_str(text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(text)
+    }
+
+    /// Sets the keys named by the `BATTLEGRID_*` variables among `vars`
+    /// (other variables are skipped), in name order; see docs/API.md.
+    ///
+    /// The name after the prefix is the key's path in lower case with
+    /// sections joined by `__`: `BATTLEGRID_HTTP_LIMITS__BODY_LIMIT_BYTES`
+    /// is `[http_limits] body_limit_bytes`. The value is read as a TOML value
+    /// (`42`, `true`, `[1, 2]`, `{ per_minute = 5, burst = 5 }`, `"text"`);
+    /// text that is not TOML is taken as a string, and a key that holds a
+    /// string takes the text as it is. A name with `__` must name a key; a
+    /// name without one that is not a top-level key is ignored, since other
+    /// tools share the prefix (`BATTLEGRID_CONFIG`, `BATTLEGRID_BIN`).
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        let mut vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        vars.sort();
+        let mut table = toml::Table::try_from(&*self).map_err(|err| ConfigError::Env {
+            var: ENV_PREFIX.to_owned() + "*",
+            message: format!("cannot represent the configuration: {err}"),
+        })?;
+        for (var, raw) in vars {
+            let env_error = |message: String| ConfigError::Env {
+                var: var.clone(),
+                message,
+            };
+            let path: Vec<String> = var[ENV_PREFIX.len()..]
+                .split(ENV_SECTION_SEPARATOR)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let top_level = path.len() == 1;
+            if path.iter().any(String::is_empty) {
+                if top_level {
+                    continue;
+                }
+                return Err(env_error("the name has an empty section or key".into()));
+            }
+            let mut candidate = table.clone();
+            set_path(&mut candidate, &path, &raw).map_err(env_error)?;
+            match toml::Value::Table(candidate.clone()).try_into::<Config>() {
+                Ok(config) => {
+                    *self = config;
+                    table = candidate;
+                }
+                // serde's wording for a name `deny_unknown_fields` refuses.
+                Err(err) if top_level && err.message().starts_with("unknown field") => {}
+                Err(err) => return Err(env_error(err.message().to_owned())),
+            }
+        }
+        Ok(())
     }
 
     /// Reads and parses the TOML file at `path`.
@@ -241,6 +313,42 @@ impl Config {
             source: Box::new(source),
         })
     }
+}
+
+/// Sets the key at `path` (sections, then the key) in `table` from the
+/// environment text `raw`, by the rule of [`Config::apply_env`].
+fn set_path(table: &mut toml::Table, path: &[String], raw: &str) -> Result<(), String> {
+    let (key, sections) = path.split_last().expect("a name has at least one part");
+    let mut here = table;
+    for (depth, section) in sections.iter().enumerate() {
+        let entry = here
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("\"{}\" is a key, not a section", path[..=depth].join(".")))?;
+    }
+    let value = match here.get(key) {
+        Some(toml::Value::String(_)) => toml::Value::String(raw.to_owned()),
+        Some(toml::Value::Table(_)) if !raw.trim_start().starts_with('{') => {
+            return Err(format!(
+                "\"{}\" is a section; set its keys with {ENV_SECTION_SEPARATOR}, or give an inline table {{ ... }}",
+                path.join(".")
+            ));
+        }
+        _ => parse_value(raw).unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+    };
+    here.insert(key.clone(), value);
+    Ok(())
+}
+
+/// `raw` as one TOML value, if it is one.
+fn parse_value(raw: &str) -> Option<toml::Value> {
+    let mut doc: toml::Table = toml::from_str(&format!("v = {raw}")).ok()?;
+    if doc.len() != 1 {
+        return None;
+    }
+    doc.remove("v")
 }
 
 /// Flags of `battlegrid serve`. Each flag can also be given as the
@@ -273,12 +381,32 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Builds the configuration: defaults, then the `--config` file, then
-    /// these flags (clap has already applied environment variables to them).
+    /// the process's `BATTLEGRID_*` variables, then these flags.
     pub fn into_config(self) -> Result<Config, ConfigError> {
+        let mut vars = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| ConfigError::Env {
+                var: name.to_owned(),
+                message: "the value is not valid UTF-8".into(),
+            })?;
+            vars.push((name.to_owned(), value));
+        }
+        self.into_config_with_env(vars)
+    }
+
+    /// [`Self::into_config`] with the environment `vars` given.
+    pub fn into_config_with_env(
+        self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
+        config.apply_env(vars)?;
         self.apply_to(&mut config);
         Ok(config)
     }
@@ -361,6 +489,92 @@ mod tests {
         let config = cli.serve.into_config().unwrap();
         assert_eq!(config.http, SocketAddr::from(([127, 0, 0, 1], 3)));
         assert_eq!(config.admin, SocketAddr::from(([127, 0, 0, 1], 2)));
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Precedence, key by key: a flag beats the environment, the
+    /// environment beats the file, the file beats the default; nested keys
+    /// and top-level keys alike.
+    #[test]
+    fn flag_over_env_over_file_over_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "http = \"127.0.0.1:1\"\nadmin = \"127.0.0.1:2\"\n\
+             [sessions]\nabsolute_ttl_secs = 5\nidle_ttl_secs = 6\n",
+        )
+        .unwrap();
+        let cli = TestCli::try_parse_from([
+            "x",
+            "--config",
+            path.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:3",
+        ])
+        .unwrap();
+        let config = cli
+            .serve
+            .into_config_with_env(env(&[
+                ("BATTLEGRID_HTTP", "127.0.0.1:4"),
+                ("BATTLEGRID_ADMIN", "127.0.0.1:5"),
+                ("BATTLEGRID_SESSIONS__ABSOLUTE_TTL_SECS", "7"),
+                (
+                    "BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IP",
+                    "{ per_minute = 100, burst = 50 }",
+                ),
+                ("BATTLEGRID_RATE_LIMITS__LOGIN_PER_IP__BURST", "9"),
+                ("BATTLEGRID_PASSWORDS__MAX_CONCURRENT_HASHES", "3"),
+                ("BATTLEGRID_WORLD__DEFAULT_MAP", "123"),
+                ("OTHER_PROGRAM__SETTING", "x"),
+            ]))
+            .unwrap();
+        let addr = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(config.http, addr(3), "flag over env");
+        assert_eq!(config.admin, addr(5), "env over file");
+        assert_eq!(config.sessions.absolute_ttl_secs, 7, "env over file");
+        assert_eq!(config.sessions.idle_ttl_secs, 6, "file over default");
+        assert_eq!(config.sessions.sweep_interval_secs, 60, "default");
+        assert_eq!(config.rate_limits.signup_per_ip, Rate::new(100, 50));
+        assert_eq!(config.rate_limits.login_per_ip, Rate::new(60, 9));
+        assert_eq!(config.passwords.max_concurrent_hashes, Some(3));
+        assert_eq!(config.world.default_map, "123", "string keys take the text");
+    }
+
+    /// A nested name that is no key, a value the key cannot take, and a
+    /// section given a plain value are errors naming the variable; names
+    /// without `__` that are no key belong to other tools and are ignored.
+    #[test]
+    fn bad_environment_variables_are_named() {
+        let apply = |vars: &[(&str, &str)]| Config::default().apply_env(env(vars));
+        for (var, value, says) in [
+            (
+                "BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IPP",
+                "{ per_minute = 1, burst = 1 }",
+                "unknown field",
+            ),
+            ("BATTLEGRID_SESSIONS__IDLE_TTL_SECS", "soon", "invalid type"),
+            ("BATTLEGRID_SESSIONS", "5", "is a section"),
+            (
+                "BATTLEGRID_SESSIONS__IDLE_TTL_SECS__X",
+                "5",
+                "is a key, not a section",
+            ),
+            ("BATTLEGRID_SESSIONS____X", "5", "empty section"),
+        ] {
+            let err = apply(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains(says), "{var}: {err}");
+        }
+        apply(&[
+            ("BATTLEGRID_CONFIG", "/x.toml"),
+            ("BATTLEGRID_BIN", "/bin/x"),
+        ])
+        .unwrap();
     }
 
     /// A missing config file is reported with its path.

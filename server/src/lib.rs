@@ -17,4 +17,4 @@ mod server;
 pub mod store;
 
 pub use config::Config;
-pub use server::{BoundAddrs, Server, run};
+pub use server::{BoundAddrs, Server, ServerError, run};

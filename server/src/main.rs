@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
-        Some(Command::Bots(args)) => return battlegrid_server::bots::main(args),
+        Some(Command::Bots(args)) => return Ok(battlegrid_server::bots::main(args)?),
         Some(Command::CheckMaps(args)) => {
             std::process::exit(battlegrid_server::maps::check::main(args))
         }
@@ -58,7 +58,8 @@ fn main() -> anyhow::Result<()> {
             println!("listening game {game}");
         }
         println!("ready");
-        server.serve(shutdown_signal()).await
+        server.serve(shutdown_signal()).await?;
+        anyhow::Ok(())
     })
 }
 

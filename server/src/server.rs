@@ -9,23 +9,80 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::{Auth, Passwords, RateLimiters, TokenTable};
+use crate::auth::{Auth, PasswordError, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
-use crate::game::GameListener;
-use crate::http::tls::PublicTls;
+use crate::game::{GameError, GameListener};
+use crate::http::tls::{PublicTls, PublicTlsError};
 use crate::http::{
     GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, public_router, serve,
 };
 use crate::metrics::Metrics;
-use crate::store::{SledStore, Store};
+use crate::store::{SledStore, Store, StoreError};
+
+/// Why the server could not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory could not be created.
+    #[error("creating data directory {}", path.display())]
+    DataDir {
+        /// The configured data directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not be opened (e.g. another process holds it).
+    #[error("opening the store in {}", path.display())]
+    OpenStore {
+        /// The configured data directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// The live sessions could not be read from the store.
+    #[error("loading sessions")]
+    LoadSessions(#[source] StoreError),
+    /// The password hasher could not start (its dummy hash failed).
+    #[error("preparing password hashing")]
+    Passwords(#[from] PasswordError),
+    /// An HTTP listener could not be bound.
+    #[error("binding the {listener} listener on {addr}")]
+    Bind {
+        /// `HTTP` or `admin`.
+        listener: &'static str,
+        /// The configured address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The game listener could not be bound or started.
+    #[error(transparent)]
+    Game(#[from] GameError),
+    /// The public listener's TLS could not start.
+    #[error(transparent)]
+    PublicTls(#[from] PublicTlsError),
+    /// The ready file could not be written.
+    #[error("writing the ready file {}", path.display())]
+    ReadyFile {
+        /// The file written (the temporary name, or the final one).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The final flush failed: the last writes may be lost.
+    #[error("flushing the store at shutdown")]
+    Flush(#[source] StoreError),
+}
 
 /// Addresses the listeners are bound to (ports resolved when 0 was asked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,11 +108,18 @@ pub struct Server {
 
 impl Server {
     /// Opens the store, loads live sessions and binds the listeners.
-    pub async fn bind(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data)
-            .with_context(|| format!("creating data directory {}", config.data.display()))?;
-        let store = SledStore::open(&config.data, config.store.cache_capacity_bytes)
-            .with_context(|| format!("opening the store in {}", config.data.display()))?;
+    pub async fn bind(config: Config) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(&config.data).map_err(|source| ServerError::DataDir {
+            path: config.data.clone(),
+            source,
+        })?;
+        let store =
+            SledStore::open(&config.data, config.store.cache_capacity_bytes).map_err(|source| {
+                ServerError::OpenStore {
+                    path: config.data.clone(),
+                    source,
+                }
+            })?;
         let store: Arc<dyn Store> = Arc::new(store);
         let hashers = config.passwords.max_concurrent_hashes.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -69,22 +133,21 @@ impl Server {
             limits: RateLimiters::new(&config.rate_limits),
             sessions: config.sessions.clone(),
         });
-        let loaded = auth.load_sessions().await.context("loading sessions")?;
+        let loaded = auth
+            .load_sessions()
+            .await
+            .map_err(ServerError::LoadSessions)?;
         tracing::info!(sessions = loaded, "store open");
 
-        let http = TcpListener::bind(config.http)
-            .await
-            .with_context(|| format!("binding the HTTP listener on {}", config.http))?;
-        let admin = TcpListener::bind(config.admin)
-            .await
-            .with_context(|| format!("binding the admin listener on {}", config.admin))?;
+        let (http, http_addr) = bind_tcp("HTTP", config.http).await?;
+        let (admin, admin_addr) = bind_tcp("admin", config.admin).await?;
         let game = GameListener::bind(&config)?;
         // After the game listener: it generates the development certificate
         // that `[public_tls]` may share.
         let public_tls = PublicTls::from_config(&config)?;
         let addrs = BoundAddrs {
-            http: http.local_addr()?,
-            admin: admin.local_addr()?,
+            http: http_addr,
+            admin: admin_addr,
             game: Some(game.addr()),
         };
         Ok(Self {
@@ -115,7 +178,7 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting, lets
     /// in-flight requests finish and flushes the store.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let Self {
             config,
             auth,
@@ -190,10 +253,7 @@ impl Server {
         let _ = admin.await;
         sweeper.abort();
         drop(cert_watch);
-        auth.store
-            .flush()
-            .await
-            .context("flushing the store at shutdown")?;
+        auth.store.flush().await.map_err(ServerError::Flush)?;
         tracing::info!("stopped");
         Ok(())
     }
@@ -217,16 +277,36 @@ pub fn plain_http_warning(addr: SocketAddr, tls: bool) -> Option<String> {
 
 /// Writes the bound addresses as JSON, atomically (temp file, then rename),
 /// so a reader never sees a half-written file.
-fn write_ready_file(path: &Path, addrs: &BoundAddrs) -> anyhow::Result<()> {
+fn write_ready_file(path: &Path, addrs: &BoundAddrs) -> Result<(), ServerError> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(addrs)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
+    let json = serde_json::to_vec(addrs).expect("addresses serialise");
+    std::fs::write(&tmp, json).map_err(|source| ServerError::ReadyFile {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| ServerError::ReadyFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Binds a TCP listener and learns its address (the port, when 0 was asked).
+async fn bind_tcp(
+    listener: &'static str,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let bind_error = |source| ServerError::Bind {
+        listener,
+        addr,
+        source,
+    };
+    let bound = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = bound.local_addr().map_err(bind_error)?;
+    Ok((bound, local))
 }
 
 /// Binds and serves with `config` until `shutdown` completes.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
     Server::bind(config).await?.serve(shutdown).await
 }
 
@@ -307,7 +387,9 @@ mod tests {
         assert!(format!("{err:#}").contains("[public_tls]"), "{err:#}");
     }
 
-    /// `run` returns an error (not a panic) when a listener cannot bind.
+    /// `run` returns a typed error (not a panic) when a listener cannot
+    /// bind, naming the listener and the address, with the OS error as its
+    /// source.
     #[tokio::test]
     async fn run_reports_bind_errors() {
         let dir = tempfile::tempdir().unwrap();
@@ -317,6 +399,32 @@ mod tests {
             ..local_config(dir.path())
         };
         let err = run(config, std::future::pending()).await.unwrap_err();
-        assert!(format!("{err:#}").contains("HTTP listener"), "{err:#}");
+        let ServerError::Bind {
+            listener,
+            addr,
+            source,
+        } = &err
+        else {
+            panic!("not a bind error: {err:?}");
+        };
+        assert_eq!((*listener, *addr), ("HTTP", taken.local_addr().unwrap()));
+        assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains("HTTP listener"), "{err}");
+    }
+
+    /// A game listener failure keeps its own type inside the server's: a
+    /// maps directory that does not exist is `GameError::MapsDir`.
+    #[tokio::test]
+    async fn game_errors_stay_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            maps: dir.path().join("no-maps"),
+            ..local_config(dir.path())
+        };
+        let err = Server::bind(config).await.err().expect("no maps directory");
+        assert!(
+            matches!(err, ServerError::Game(GameError::MapsDir { .. })),
+            "{err:?}"
+        );
     }
 }

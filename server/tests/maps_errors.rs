@@ -377,3 +377,155 @@ fn too_many_elements() {
     );
     assert_error(&err, "line ", "more than 1000000 XML elements");
 }
+
+/// A tile id that no tileset defines (here past the end of the only
+/// tileset, which has 2 tiles) is refused, naming the layer, the tile and
+/// the id; `tiled` would read it as a walkable tile without properties.
+#[test]
+fn tile_id_no_tileset_defines() {
+    let mut cells = vec!["1"; 32 * 32];
+    cells[0] = "999999";
+    cells[32 * 3 + 5] = "3";
+    let extra = format!(
+        " <layer id=\"3\" name=\"ground\" width=\"32\" height=\"32\">\n  <data encoding=\"csv\">\n{}\n</data>\n </layer>\n",
+        cells.join(",")
+    );
+    let text = Tmx {
+        extra,
+        ..Tmx::default()
+    }
+    .render();
+    // The place is the line of the layer's <data>, the one after <layer>.
+    let line = 2 + text[..text.find("name=\"ground\"").unwrap()]
+        .matches('\n')
+        .count();
+    let err = error_of(&text, "unknowntile");
+    assert_error(
+        &err,
+        &format!("layer \"ground\" (line {line}), tile (0, 0)"),
+        "no tileset defines the tile id 999999 (tileset \"t\" holds ids 1 to 2)",
+    );
+    // The same with the first cell fixed: the next bad one, by its place.
+    let fixed = text.replacen("999999", "1", 1);
+    let err = error_of(&fixed, "unknowntile");
+    assert_error(&err, "tile (5, 3)", "tile id 3 ");
+}
+
+/// Flip bits are not part of the id; any other high bit is.
+#[test]
+fn flip_bits_are_allowed_other_high_bits_are_not() {
+    let flipped = Tmx::default().render().replacen(
+        "<data encoding=\"csv\">\n1,",
+        "<data encoding=\"csv\">\n3221225473,",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flip.tmx");
+    std::fs::write(&path, flipped).unwrap();
+    battlegrid_server::maps::load_map_file(&path).expect("flipped tile 1 is tile 1");
+    let hex_rotated = Tmx::default().render().replacen(
+        "<data encoding=\"csv\">\n1,",
+        "<data encoding=\"csv\">\n268435457,",
+        1,
+    );
+    let err = error_of(&hex_rotated, "rot");
+    assert_error(&err, "tile (0, 0)", "tile id 268435457");
+}
+
+/// Tilesets whose id ranges overlap are refused (the lookup would pick the
+/// wrong one), as is a tile object whose id no tileset defines.
+#[test]
+fn overlapping_tilesets_and_unknown_tile_objects() {
+    let head = " <tileset firstgid=\"1\" name=\"first\" tilewidth=\"16\" tileheight=\"16\" tilecount=\"4\" columns=\"2\"/>\n".to_owned();
+    let err = error_of(
+        &Tmx {
+            head,
+            ..Tmx::default()
+        }
+        .render(),
+        "overlap",
+    );
+    assert_error(
+        &err,
+        "line ",
+        "the tileset \"t\" starts at id 1, inside the ids of the tileset before it (\"first\" holds ids 1 to 4)",
+    );
+    let extra = " <objectgroup id=\"5\" name=\"decor\">\n  <object id=\"50\" gid=\"77\" x=\"16\" y=\"32\" width=\"16\" height=\"16\"/>\n </objectgroup>\n".to_owned();
+    let err = error_of(
+        &Tmx {
+            extra,
+            ..Tmx::default()
+        }
+        .render(),
+        "tileobject",
+    );
+    assert_error(
+        &err,
+        "object 50 (line ",
+        "no tileset defines the tile id 77",
+    );
+}
+
+/// A billion-laughs DTD is refused at the DTD, saying DTDs and entities are
+/// not allowed; nothing is expanded.
+#[test]
+fn billion_laughs_is_refused_at_the_dtd() {
+    let mut dtd = String::from("<!DOCTYPE map [\n <!ENTITY lol \"lol\">\n");
+    for i in 1..10 {
+        let prev = if i == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        dtd.push_str(&format!(
+            " <!ENTITY lol{i} \"{}\">\n",
+            format!("&{prev};").repeat(10)
+        ));
+    }
+    dtd.push_str("]>\n");
+    let text = Tmx::default()
+        .with_prop("motd", "string", "&lol9;")
+        .render()
+        .replacen("<map ", &format!("{dtd}<map "), 1);
+    let err = error_of(&text, "laughs");
+    assert_error(
+        &err,
+        "line 2, column 1",
+        "DTDs and entities are not allowed",
+    );
+}
+
+/// An external entity is refused at the DTD and the file it names is not
+/// read; an entity used without any DTD is refused where it is used.
+#[test]
+fn external_and_undeclared_entities_are_refused() {
+    let text = Tmx::default()
+        .with_prop("motd", "string", "&xxe;")
+        .render()
+        .replacen(
+            "<map ",
+            "<!DOCTYPE map [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<map ",
+            1,
+        );
+    let err = error_of(&text, "xxe");
+    assert_error(
+        &err,
+        "line 2, column 1",
+        "DTDs and entities are not allowed",
+    );
+    let text = Tmx::default().with_prop("motd", "string", "&xxe;").render();
+    let line = 1 + text[..text.find("&xxe;").unwrap()].matches('\n').count();
+    let err = error_of(&text, "undeclared");
+    assert_error(
+        &err,
+        &format!("line {line}"),
+        "the value of \"value\" uses the entity \"&xxe;\"; DTDs and entities are not allowed",
+    );
+    let text = Tmx::default().render().replacen(
+        "</objectgroup>",
+        "<properties><property name=\"note\">&xxe;</property></properties></objectgroup>",
+        1,
+    );
+    let err = error_of(&text, "intext");
+    assert_error(&err, "line ", "the text uses the entity \"&xxe;\"");
+}

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use battlegrid_server::maps::watch::{MapEvent, watch};
+use battlegrid_server::maps::watch::{MapEvent, WatchError, watch};
 use battlegrid_server::maps::{content_hash, scan_dir};
 use maps_support::Tmx;
 use tokio::sync::mpsc::Receiver;
@@ -164,11 +164,19 @@ async fn dropping_the_watcher_ends_the_stream() {
     assert!(ended.is_none());
 }
 
-/// Watching a folder that does not exist is an error.
+/// Watching a folder that does not exist is a typed error naming it.
 #[tokio::test]
 async fn missing_folder_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(watch(dir.path().join("nope"), DEBOUNCE, HashMap::new()).is_err());
+    let missing = dir.path().join("nope");
+    let Err(err) = watch(missing.clone(), DEBOUNCE, HashMap::new()) else {
+        panic!("watching a missing folder succeeded");
+    };
+    let WatchError::Watch { dir: named, .. } = &err else {
+        panic!("not a watch error: {err:?}");
+    };
+    assert_eq!(named, &missing);
+    assert!(err.to_string().contains("nope"), "{err}");
 }
 
 /// Deleting a file that only ever failed reports its removal too, so its

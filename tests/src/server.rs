@@ -24,11 +24,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Path of the `battlegrid` binary of the profile these tests were built in.
 pub fn battlegrid_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/battlegrid
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
+    // target/<profile>/deps/<test> -> target/<profile>/battlegrid; the bins
+    // of this package (target/<profile>/<bin>) sit beside it already.
+    let mut profile_dir = exe.parent().expect("target/<profile>");
+    if profile_dir.file_name().is_some_and(|name| name == "deps") {
+        profile_dir = profile_dir.parent().expect("target/<profile>/deps");
+    }
     let binary = profile_dir.join("battlegrid");
     assert!(
         binary.exists(),

@@ -1,5 +1,6 @@
 //! End-to-end tests of the command line: configuration precedence (flag >
-//! environment > file) and the machine-readable lines on stdout.
+//! environment > file), nested keys from the environment, and the
+//! machine-readable lines on stdout.
 
 use battlegrid_tests::api::Api;
 use battlegrid_tests::server::TestServer;
@@ -9,7 +10,9 @@ use battlegrid_tests::server::TestServer;
 /// is ever sent to it.
 const UNBINDABLE: &str = "192.0.2.1:0";
 
-/// The environment overrides the file, and a flag overrides the environment.
+/// The environment overrides the file, and a flag overrides the
+/// environment; a nested key set by `BATTLEGRID_SECTION__KEY` (here the
+/// sign-up limit, generous in the file) takes effect.
 #[tokio::test]
 async fn flags_beat_environment_beat_file() {
     let server = TestServer::start_with_cli(
@@ -18,11 +21,65 @@ async fn flags_beat_environment_beat_file() {
         &[
             ("BATTLEGRID_ADMIN", "127.0.0.1:0"),
             ("BATTLEGRID_HTTP", UNBINDABLE),
+            (
+                "BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IP",
+                "{ per_minute = 1, burst = 1 }",
+            ),
         ],
     );
     assert!(server.http.ip().is_loopback() && server.admin.ip().is_loopback());
-    assert_eq!(Api::new(server.http).get("/healthz").await.status, 200);
+    let api = Api::new(server.http);
+    assert_eq!(api.get("/healthz").await.status, 200);
     assert_eq!(Api::new(server.admin).get("/healthz").await.status, 200);
+    let password = "correct horse battery";
+    assert_eq!(api.sign_up("first", password).await.status, 201);
+    assert_eq!(api.sign_up("second", password).await.status, 429);
+}
+
+/// A nested variable naming no key stops the start with an error naming
+/// the variable, like a misspelt key in the file. (A server that starts
+/// anyway writes its ready file and is killed, so the test fails rather
+/// than waits.)
+#[test]
+fn unknown_nested_variable_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = battlegrid_tests::server::test_config(dir.path());
+    let ready = config
+        .ready_file
+        .clone()
+        .expect("test config has a ready file");
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    let mut child = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
+        .arg("--config")
+        .arg(&path)
+        .env(
+            "BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IPP",
+            "{ per_minute = 1, burst = 1 }",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if ready.exists() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started despite an unknown variable");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("BATTLEGRID_RATE_LIMITS__SIGNUP_PER_IPP")
+            && stderr.contains("unknown field"),
+        "{stderr}"
+    );
 }
 
 /// Without an override the file's unbindable address stops the start with

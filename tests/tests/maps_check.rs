@@ -68,6 +68,31 @@ fn broken_map_fails_with_its_error() {
     assert!(stdout.contains(&expected), "{stdout}");
 }
 
+/// A tile id that no tileset defines (`small` has 3 tiles) fails the check,
+/// naming the file, the layer, the tile and the id, instead of passing as a
+/// walkable tile.
+#[test]
+fn unknown_tile_id_fails_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = std::fs::read_to_string(assets().join("small.tmx")).unwrap();
+    let broken = small.replacen(
+        "<data encoding=\"csv\">\n1,",
+        "<data encoding=\"csv\">\n999999,",
+        1,
+    );
+    assert_ne!(broken, small);
+    let path = dir.path().join("unknown.tmx");
+    std::fs::write(&path, broken).unwrap();
+    let out = check_maps(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let expected = format!(
+        "error {}: layer \"ground\" (line 21), tile (0, 0): no tileset defines the tile id 999999",
+        path.display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+}
+
 /// A folder that cannot be read: exit 2.
 #[test]
 fn missing_folder_exits_2() {

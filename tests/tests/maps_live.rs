@@ -190,6 +190,24 @@ fn broken_versions() -> Vec<(&'static str, String, &'static str)> {
             "has no spawn point",
         ),
         (
+            "tile id no tileset defines",
+            text.replacen(
+                "<data encoding=\"csv\">\n0,",
+                "<data encoding=\"csv\">\n999999,",
+                1,
+            ),
+            "no tileset defines the tile id 999999",
+        ),
+        (
+            "DTD with entities",
+            text.replacen(
+                "<map ",
+                "<!DOCTYPE map [<!ENTITY a \"x\"><!ENTITY b \"&a;&a;\">]>\n<map ",
+                1,
+            ),
+            "DTDs and entities are not allowed",
+        ),
+        (
             "spawn point on a blocked tile",
             TestMap {
                 blocked: vec![(15, 15)],

@@ -41,9 +41,10 @@ pub mod walk;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use battlegrid_protocol::PROTOCOL_VERSION;
-use battlegrid_protocol::client::{AdminClient, AuthClient, ClientEndpoint};
+use battlegrid_protocol::client::{
+    AdminClient, AuthClient, ClientEndpoint, ConnectError, HttpError,
+};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -60,13 +61,46 @@ const BOTS_PER_ENDPOINT: u32 = 250;
 /// Most sockets a run opens.
 const MAX_ENDPOINTS: u32 = 16;
 
+/// Why a bots run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BotsError {
+    /// No tokio runtime could be made.
+    #[error("starting the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// A server URL (`--server`, `--admin`) is not usable.
+    #[error("bad server URL")]
+    Url(#[source] HttpError),
+    /// The server did not answer `/v1/server-info`.
+    #[error("asking {server} for /v1/server-info")]
+    ServerInfo {
+        /// `--server`.
+        server: String,
+        /// The cause.
+        #[source]
+        source: HttpError,
+    },
+    /// The server speaks another protocol version.
+    #[error("the server speaks protocol {server}, these bots speak {PROTOCOL_VERSION}")]
+    Protocol {
+        /// The server's version.
+        server: u16,
+    },
+    /// The game listener's address or certificate is not known.
+    #[error("finding the game listener")]
+    GameTarget(#[source] HttpError),
+    /// A client UDP socket could not be made.
+    #[error("opening a client endpoint")]
+    Endpoint(#[from] ConnectError),
+}
+
 /// Runs the bots on a fresh runtime and prints the results; the body of
 /// `battlegrid bots`.
-pub fn main(args: BotsArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+pub fn main(args: BotsArgs) -> Result<(), BotsError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(BotsError::Runtime)?;
     let summary = runtime.block_on(run(&args))?;
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        let json = serde_json::to_string(&summary).expect("the summary serialises");
+        println!("{json}");
     } else {
         print!("{}", report::table(&summary));
     }
@@ -80,22 +114,21 @@ pub fn main(args: BotsArgs) -> anyhow::Result<()> {
 }
 
 /// One run: accounts, connecting, the measurement window, the stop.
-pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
-    let auth = AuthClient::new(&args.server)?;
+pub async fn run(args: &BotsArgs) -> Result<Summary, BotsError> {
+    let auth = AuthClient::new(&args.server).map_err(BotsError::Url)?;
     let info = auth
         .server_info()
         .await
-        .with_context(|| format!("asking {} for /v1/server-info", args.server))?;
+        .map_err(|source| BotsError::ServerInfo {
+            server: args.server.clone(),
+            source,
+        })?;
     if info.protocol_version != PROTOCOL_VERSION {
-        bail!(
-            "the server speaks protocol {}, these bots speak {PROTOCOL_VERSION}",
-            info.protocol_version
-        );
+        return Err(BotsError::Protocol {
+            server: info.protocol_version,
+        });
     }
-    let target = auth
-        .game_target()
-        .await
-        .context("finding the game listener")?;
+    let target = auth.game_target().await.map_err(BotsError::GameTarget)?;
     let metrics = Arc::new(Metrics::new());
     let (stop_tx, stop) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -112,7 +145,9 @@ pub async fn run(args: &BotsArgs) -> anyhow::Result<Summary> {
 
     let started = Instant::now();
     let provider = match args.accounts {
-        AccountSource::Admin => Provider::Admin(AdminClient::new(&args.admin)?),
+        AccountSource::Admin => {
+            Provider::Admin(AdminClient::new(&args.admin).map_err(BotsError::Url)?)
+        }
         AccountSource::Public => Provider::Public(auth.clone(), args.password.clone()),
     };
     let accounts = accounts::prepare(

@@ -34,17 +34,18 @@ pub mod transport;
 pub mod worlds;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
 use self::catalog::MapCatalog;
 use self::gateway::Gateway;
 use self::stats::GameStats;
 use self::tick::{Control, TickLoop};
-use self::worlds::Worlds;
+use self::tls::TlsError;
+use self::worlds::{Worlds, WorldsError};
 use crate::auth::TokenTable;
 use crate::config::Config;
 use crate::store::Store;
@@ -52,6 +53,53 @@ use crate::store::Store;
 /// How long shutdown waits for clients to receive their goodbye before the
 /// endpoint is closed under them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Why the game listener could not be bound or started.
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    /// The certificate could not be loaded or generated.
+    #[error("preparing the game listener's certificate")]
+    Tls(#[from] TlsError),
+    /// The maps directory could not be listed.
+    #[error("reading the maps directory {}", path.display())]
+    MapsDir {
+        /// The maps directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The maps that loaded cannot make the worlds (e.g. no default map).
+    #[error("building the worlds from {}", path.display())]
+    Worlds {
+        /// The maps directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: WorldsError,
+    },
+    /// The UDP socket could not be bound.
+    #[error("binding the game listener on {addr}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The maps directory could not be watched.
+    #[error("watching {}", path.display())]
+    Watch {
+        /// The maps directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: crate::maps::WatchError,
+    },
+    /// The OS refused a thread for the tick loop.
+    #[error("starting the tick thread")]
+    TickThread(#[source] std::io::Error),
+}
 
 /// A bound game listener, not yet serving.
 pub struct GameListener {
@@ -66,29 +114,37 @@ pub struct GameListener {
 impl GameListener {
     /// Loads or makes the certificate, loads the maps and builds their
     /// worlds, and binds the UDP socket. Must run inside a tokio runtime.
-    pub fn bind(config: &Config) -> anyhow::Result<Self> {
-        let identity = tls::load_or_generate(&config.tls, &config.data)
-            .context("preparing the game listener's certificate")?;
+    pub fn bind(config: &Config) -> Result<Self, GameError> {
+        let identity = tls::load_or_generate(&config.tls, &config.data)?;
         let crypto = tls::quic_server_crypto(&identity)?;
         let server_config = transport::server_config(crypto, &config.quic);
-        let scan = crate::maps::scan_dir(&config.maps)
-            .with_context(|| format!("reading the maps directory {}", config.maps.display()))?;
+        let scan = crate::maps::scan_dir(&config.maps).map_err(|source| GameError::MapsDir {
+            path: config.maps.clone(),
+            source,
+        })?;
         for error in &scan.errors {
             tracing::warn!(%error, "map refused");
         }
         for map in &scan.maps {
             tracing::info!(map = %map.name, hash = %map.content_hash, "map loaded");
         }
-        let worlds = Worlds::new(scan.maps, &scan.errors, &config.world)
-            .with_context(|| format!("building the worlds from {}", config.maps.display()))?;
+        let worlds = Worlds::new(scan.maps, &scan.errors, &config.world).map_err(|source| {
+            GameError::Worlds {
+                path: config.maps.clone(),
+                source,
+            }
+        })?;
         let catalog = Arc::new(MapCatalog::new(
             worlds.default_map(),
             worlds.live_maps(),
             scan.errors,
         ));
-        let endpoint = quinn::Endpoint::server(server_config, config.game)
-            .with_context(|| format!("binding the game listener on {}", config.game))?;
-        let addr = endpoint.local_addr()?;
+        let bind_error = |source| GameError::Bind {
+            addr: config.game,
+            source,
+        };
+        let endpoint = quinn::Endpoint::server(server_config, config.game).map_err(bind_error)?;
+        let addr = endpoint.local_addr().map_err(bind_error)?;
         tracing::info!(
             cert = %identity.source.display(),
             sha256 = %identity.fingerprint,
@@ -125,7 +181,7 @@ impl GameListener {
         self,
         tokens: Arc<TokenTable>,
         store: Arc<dyn Store>,
-    ) -> anyhow::Result<RunningGame> {
+    ) -> Result<RunningGame, GameError> {
         let stats = Arc::new(GameStats::default());
         // Unbounded on purpose, yet bounded in practice: its only messages
         // are one Join and one Left per admitted connection, a single
@@ -152,7 +208,10 @@ impl GameListener {
             Duration::from_millis(self.config.world.map_reload_debounce_ms),
             known,
         )
-        .with_context(|| format!("watching {}", self.config.maps.display()))?;
+        .map_err(|source| GameError::Watch {
+            path: self.config.maps.clone(),
+            source,
+        })?;
         let forwarder = {
             let catalog = Arc::clone(&self.catalog);
             let control = control_tx.clone();
@@ -179,7 +238,7 @@ impl GameListener {
         let tick = std::thread::Builder::new()
             .name("battlegrid-tick".into())
             .spawn(move || tick_loop.run())
-            .context("starting the tick thread")?;
+            .map_err(GameError::TickThread)?;
         let gateway = Arc::new(Gateway::new(
             self.config.quic.clone(),
             tokens,

@@ -35,6 +35,7 @@ pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
         )
         .merge(auth::admin_router(auth))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(super::json_errors::json_errors));
     super::with_security_headers(router, false)
 }

@@ -7,12 +7,14 @@
 //! timeout, the defence against clients that dribble their headers, and
 //! because TLS and the plain-HTTP refusal sit in front of it. HTTP/2 is not
 //! offered: the API's requests are small and few per client. The endpoints
-//! themselves live in `crate::auth` and `public`/`admin` here.
+//! themselves live in `crate::auth` and `public`/`admin` here; `json_errors`
+//! puts every error answer of both listeners in the API's JSON shape.
 
 mod admin;
 pub mod client_addr;
 pub mod config;
 mod headers;
+mod json_errors;
 mod maps;
 mod public;
 mod serve;

@@ -79,7 +79,8 @@ pub fn public_router(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(timeout, request_timeout));
+        .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(middleware::from_fn(super::json_errors::json_errors));
     super::with_security_headers(router, tls)
 }
 

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use notify::Watcher as _;
 use rustls::crypto::CryptoProvider;
@@ -28,6 +27,32 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::game::tls::{TlsError, load};
+
+/// Why the public listener's TLS could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PublicTlsError {
+    /// Only one of the two files is configured.
+    #[error("[public_tls] needs both cert_pem and key_pem, or neither")]
+    HalfConfigured,
+    /// The pair does not load (unreadable, not PEM, key does not match).
+    #[error("loading the public listener's certificate {}", path.display())]
+    Load {
+        /// The certificate file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: TlsError,
+    },
+    /// The file watcher could not start or watch a folder.
+    #[error("cannot watch {} for certificate changes", path.display())]
+    Watch {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: notify::Error,
+    },
+}
 
 /// Quiet period after a change before the files are read.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -59,21 +84,24 @@ impl PublicTls {
     /// own files, or the game listener's certificate files. Call after the
     /// game listener is bound, which generates the development certificate
     /// when it is the one to use.
-    pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
+    pub fn from_config(config: &Config) -> Result<Option<Self>, PublicTlsError> {
         let tls = &config.public_tls;
         if !tls.enabled {
             return Ok(None);
         }
         let (cert, key) = match (&tls.cert_pem, &tls.key_pem) {
             (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-            (None, None) => crate::game::tls::cert_files(&config.tls, &config.data)?,
-            _ => anyhow::bail!("[public_tls] needs both cert_pem and key_pem, or neither"),
+            (None, None) => crate::game::tls::cert_files(&config.tls, &config.data).map_err(
+                |source| PublicTlsError::Load {
+                    path: config.data.join("tls"),
+                    source,
+                },
+            )?,
+            _ => return Err(PublicTlsError::HalfConfigured),
         };
-        let loaded = Self::load(&cert, &key).with_context(|| {
-            format!(
-                "loading the public listener's certificate {}",
-                cert.display()
-            )
+        let loaded = Self::load(&cert, &key).map_err(|source| PublicTlsError::Load {
+            path: cert.clone(),
+            source,
         })?;
         tracing::info!(
             cert = %cert.display(),
@@ -116,7 +144,7 @@ impl PublicTls {
 
     /// Starts watching the files; the watch lasts as long as the returned
     /// guard. Must be called inside a tokio runtime.
-    pub fn watch(&self) -> anyhow::Result<CertWatch> {
+    pub fn watch(&self) -> Result<CertWatch, PublicTlsError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Err(err) = &res {
@@ -124,7 +152,10 @@ impl PublicTls {
             }
             let _ = tx.send(());
         })
-        .context("cannot create the certificate watcher")?;
+        .map_err(|source| PublicTlsError::Watch {
+            path: self.cert.clone(),
+            source,
+        })?;
         let mut dirs: Vec<&Path> = [&self.cert, &self.key]
             .iter()
             .filter_map(|p| p.parent())
@@ -133,7 +164,10 @@ impl PublicTls {
         for dir in dirs {
             watcher
                 .watch(dir, notify::RecursiveMode::NonRecursive)
-                .with_context(|| format!("cannot watch {}", dir.display()))?;
+                .map_err(|source| PublicTlsError::Watch {
+                    path: dir.to_owned(),
+                    source,
+                })?;
         }
         let task = tokio::spawn(reload_on_change(
             rx,

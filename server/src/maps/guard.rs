@@ -9,23 +9,26 @@
 //! allow or that battlegrid does not support (see `assets-maps/README.md`):
 //! non-orthogonal, infinite or oversized maps, non-square tiles, external
 //! tilesets and object templates, tilesets claiming too many tiles, files
-//! with too many elements (each costs `tiled` memory), tile
-//! data in an unknown encoding, and tile layers whose data does not hold
-//! exactly one entry per tile.
+//! with too many elements (each costs `tiled` memory), tile data in an
+//! unknown encoding, tile layers whose data does not hold exactly one entry
+//! per tile (decoded by [`super::layer_data`]), tile ids that no tileset
+//! defines (see [`super::tile_ids`]), and DTDs and entity references:
+//! quick-xml expands no entity and reads no external one, but the errors
+//! `tiled` then gives name neither the cause nor the place.
 //!
 //! It leaves the meaning of the map (properties, layers, spawns) to
 //! `convert`, which reads what `tiled` parsed; it only remembers the lines of
 //! layers and objects so that later errors can point at them.
 
 use std::collections::HashMap;
-use std::io::Read;
 
-use base64::Engine;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error::Problem;
+use super::layer_data::DataFormat;
 use super::limits::{MAX_ELEMENTS, MAX_SIDE_UNITS, MAX_TILE_CELLS, MAX_TILES, MAX_TILESET_TILES};
+use super::tile_ids::TileIds;
 
 /// Deepest element nesting accepted (Tiled writes about six levels).
 const MAX_DEPTH: usize = 64;
@@ -60,8 +63,10 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
     let mut data: Option<(DataFormat, Option<String>, u32)> = None;
     let mut cells: u64 = 0;
     let mut tileset_tiles: u64 = 0;
+    let mut tile_ids = TileIds::default();
     let mut elements: u64 = 0;
     loop {
+        let event_start = reader.buffer_position();
         let event = reader.read_event().map_err(|err| {
             let (line, col) = pos.line_col(bytes, reader.buffer_position());
             Problem::at(
@@ -84,6 +89,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     ));
                 }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                check_attributes(e, &here())?;
                 match (stack.last().map(String::as_str), name.as_str()) {
                     (None, "map") => dims = Some(map_element(e, &here())?),
                     (None, other) => {
@@ -107,7 +113,8 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                         // and without `columns` computes it in unchecked
                         // arithmetic; Tiled always writes both.
                         attr_u32(e, "columns", &here())?;
-                        tileset_tiles += u64::from(attr_u32(e, "tilecount", &here())?);
+                        let tilecount = attr_u32(e, "tilecount", &here())?;
+                        tileset_tiles += u64::from(tilecount);
                         if tileset_tiles > MAX_TILESET_TILES {
                             return Err(Problem::at(
                                 here(),
@@ -116,6 +123,16 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                                 ),
                             ));
                         }
+                        let tileset = attr(e, "name", &here())?.unwrap_or_default();
+                        tile_ids
+                            .open(tileset, attr_u32(e, "firstgid", &here())?, tilecount)
+                            .map_err(|message| Problem::at(here(), message))?;
+                        if !is_start {
+                            tile_ids.close();
+                        }
+                    }
+                    (Some("tileset"), "tile") => {
+                        tile_ids.declare(attr_u32(e, "id", &here())?);
                     }
                     (_, "object") if stack.iter().any(|s| s == "objectgroup") => {
                         if attr(e, "template", &here())?.is_some() {
@@ -124,8 +141,17 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                                 "objects made from templates are not supported; detach the template (Tiled: right-click the object > Detach)",
                             ));
                         }
-                        if let Some(id) = attr(e, "id", &here())?.and_then(|v| v.parse().ok()) {
+                        let id: Option<u32> = attr(e, "id", &here())?.and_then(|v| v.parse().ok());
+                        if let Some(id) = id {
                             lines.objects.entry(id).or_insert(line);
+                        }
+                        if attr(e, "gid", &here())?.is_some() {
+                            let object = id.map_or_else(String::new, |id| format!("object {id} "));
+                            tile_ids
+                                .check(attr_u32(e, "gid", &here())?)
+                                .map_err(|message| {
+                                    Problem::at(format!("{object}({})", here()), message)
+                                })?;
                         }
                     }
                     (_, "layer" | "objectgroup") => {
@@ -160,7 +186,11 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                         }
                     }
                     (Some("layer"), "data") => {
-                        let format = data_format(e, &here())?;
+                        let format = DataFormat::from_attributes(
+                            attr(e, "encoding", &here())?.as_deref(),
+                            attr(e, "compression", &here())?.as_deref(),
+                        )
+                        .map_err(|message| Problem::at(here(), message))?;
                         let expected = dims.map_or(0, |d| d.width * d.height);
                         if is_start {
                             data = Some((format, None, line));
@@ -200,6 +230,18 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                     stack.push(name);
                 }
             }
+            Event::DocType(_) => {
+                // Point at the `<!DOCTYPE`, not past its end.
+                let skipped = bytes[event_start.min(bytes.len())..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                let (line, col) = pos.line_col(bytes, event_start + skipped);
+                return Err(Problem::at(
+                    format!("line {line}, column {col}"),
+                    "the file has a DTD (<!DOCTYPE ...>); DTDs and entities are not allowed in map files (Tiled never writes them), remove it",
+                ));
+            }
             // `tiled` reads only the first piece of text in `<data>`, so
             // data split by comments or CDATA sections is refused rather
             // than counted differently.
@@ -212,10 +254,10 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
                 ));
             }
             Event::Text(ref t) => {
+                let t = t
+                    .unescape()
+                    .map_err(|err| escape_problem(&here(), "the text", err))?;
                 if let Some((_, text, _)) = data.as_mut() {
-                    let t = t.unescape().map_err(|err| {
-                        Problem::at(here(), format!("bad text in layer data: {err}"))
-                    })?;
                     *text = Some(t.into_owned());
                 }
             }
@@ -226,14 +268,33 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Lines, Problem> {
             }
             Event::End(_) => {
                 let closed = stack.pop();
+                if closed.as_deref() == Some("tileset") {
+                    tile_ids.close();
+                }
                 if closed.as_deref() == Some("data")
                     && let Some((format, text, data_line)) = data.take()
                 {
                     let expected = dims.map_or(0, |d| d.width * d.height);
+                    let width = dims.map_or(1, |d| d.width.max(1));
                     let layer = current_layer.as_deref();
+                    let mut unknown = None;
                     let count = format
-                        .count(text.as_deref().unwrap_or(""), expected)
+                        .count(text.as_deref().unwrap_or(""), expected, |index, raw| {
+                            if index < u64::from(expected)
+                                && unknown.is_none()
+                                && let Err(message) = tile_ids.check(raw)
+                            {
+                                unknown = Some((index, message));
+                            }
+                        })
                         .map_err(|message| Problem::at(layer_at(layer, data_line), message))?;
+                    if let Some((index, message)) = unknown {
+                        let (x, y) = (index % u64::from(width), index / u64::from(width));
+                        return Err(Problem::at(
+                            format!("{}, tile ({x}, {y})", layer_at(layer, data_line)),
+                            message,
+                        ));
+                    }
                     if count != u64::from(expected) {
                         return Err(data_count_problem(layer, data_line, count, expected));
                     }
@@ -318,97 +379,6 @@ fn map_element(e: &BytesStart<'_>, here: &str) -> Result<MapDims, Problem> {
     Ok(MapDims { width, height })
 }
 
-/// How one layer's `<data>` is written.
-#[derive(Debug, Clone, Copy)]
-enum DataFormat {
-    Csv,
-    Base64(Compression),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Compression {
-    None,
-    Zlib,
-    Gzip,
-    Zstd,
-}
-
-fn data_format(e: &BytesStart<'_>, here: &str) -> Result<DataFormat, Problem> {
-    let encoding = attr(e, "encoding", here)?;
-    let compression = attr(e, "compression", here)?;
-    Ok(match (encoding.as_deref(), compression.as_deref()) {
-        (Some("csv"), None) => DataFormat::Csv,
-        (Some("base64"), None) => DataFormat::Base64(Compression::None),
-        (Some("base64"), Some("zlib")) => DataFormat::Base64(Compression::Zlib),
-        (Some("base64"), Some("gzip")) => DataFormat::Base64(Compression::Gzip),
-        (Some("base64"), Some("zstd")) => DataFormat::Base64(Compression::Zstd),
-        (e, c) => {
-            return Err(Problem::at(
-                here,
-                format!(
-                    "tile layer data with encoding \"{}\" and compression \"{}\" is not supported; use CSV or Base64 (uncompressed, zlib, gzip or zstd)",
-                    e.unwrap_or("none"),
-                    c.unwrap_or("none")
-                ),
-            ));
-        }
-    })
-}
-
-impl DataFormat {
-    /// How many tile entries `text` holds; decompression stops one entry
-    /// past `expected`, so a bomb costs no more than a correct layer.
-    fn count(self, text: &str, expected: u32) -> Result<u64, String> {
-        let raw = match self {
-            DataFormat::Csv => {
-                let mut n = 0u64;
-                for entry in text.split(',') {
-                    if entry.trim().parse::<u32>().is_err() {
-                        return Err(format!(
-                            "\"{}\" in the CSV layer data is not a tile number",
-                            truncate(entry.trim())
-                        ));
-                    }
-                    n += 1;
-                }
-                return Ok(n);
-            }
-            DataFormat::Base64(compression) => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(text.trim().as_bytes())
-                    .map_err(|err| format!("the Base64 layer data is damaged: {err}"))?;
-                (decoded, compression)
-            }
-        };
-        let (decoded, compression) = raw;
-        let limit = (u64::from(expected) + 1) * 4;
-        let mut out = Vec::new();
-        let result = match compression {
-            Compression::None => return whole_tiles(decoded.len()),
-            Compression::Zlib => flate2::read::ZlibDecoder::new(&decoded[..])
-                .take(limit)
-                .read_to_end(&mut out),
-            Compression::Gzip => flate2::read::GzDecoder::new(&decoded[..])
-                .take(limit)
-                .read_to_end(&mut out),
-            Compression::Zstd => zstd::stream::read::Decoder::new(&decoded[..])
-                .and_then(|d| d.take(limit).read_to_end(&mut out)),
-        };
-        result.map_err(|err| format!("the compressed layer data is damaged: {err}"))?;
-        whole_tiles(out.len())
-    }
-}
-
-/// Binary layer data holds four bytes per tile; a partial tile is damage.
-fn whole_tiles(len: usize) -> Result<u64, String> {
-    if !len.is_multiple_of(4) {
-        return Err(format!(
-            "the layer data holds {len} bytes, not four bytes per tile; was the file saved completely?"
-        ));
-    }
-    Ok(len as u64 / 4)
-}
-
 fn data_count_problem(layer: Option<&str>, line: u32, count: u64, expected: u32) -> Problem {
     Problem::at(
         layer_at(layer, line),
@@ -432,11 +402,42 @@ fn attr(e: &BytesStart<'_>, key: &str, here: &str) -> Result<Option<String>, Pro
         if a.key.as_ref() == key.as_bytes() {
             let v = a
                 .unescape_value()
-                .map_err(|err| Problem::at(here, format!("bad value of \"{key}\": {err}")))?;
+                .map_err(|err| escape_problem(here, &format!("the value of \"{key}\""), err))?;
             return Ok(Some(v.into_owned()));
         }
     }
     Ok(None)
+}
+
+/// Unescapes every attribute of `e`, so that an entity reference anywhere
+/// is refused here with its place, not later by `tiled` without one.
+fn check_attributes(e: &BytesStart<'_>, here: &str) -> Result<(), Problem> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| Problem::at(here, format!("bad attribute: {err}")))?;
+        a.unescape_value().map_err(|err| {
+            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            escape_problem(here, &format!("the value of \"{}\"", truncate(&key)), err)
+        })?;
+    }
+    Ok(())
+}
+
+/// The problem with `what` (an attribute value or text) at `here` that
+/// quick-xml could not unescape: usually an entity a DTD would define.
+fn escape_problem(here: &str, what: &str, err: quick_xml::Error) -> Problem {
+    match err {
+        quick_xml::Error::EscapeError(quick_xml::escape::EscapeError::UnrecognizedSymbol(
+            _,
+            name,
+        )) => Problem::at(
+            here,
+            format!(
+                "{what} uses the entity \"&{};\"; DTDs and entities are not allowed in map files, only XML's own (&amp; &lt; &gt; &quot; &apos;) and character references such as &#38;",
+                truncate(&name)
+            ),
+        ),
+        other => Problem::at(here, format!("bad character reference in {what}: {other}")),
+    }
 }
 
 /// A required whole-number attribute.
@@ -452,7 +453,7 @@ fn attr_u32(e: &BytesStart<'_>, key: &str, here: &str) -> Result<u32, Problem> {
 }
 
 /// At most 40 characters of `s`, for quoting garbage back to the designer.
-fn truncate(s: &str) -> String {
+pub(super) fn truncate(s: &str) -> String {
     match s.char_indices().nth(40) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_owned(),
@@ -521,18 +522,6 @@ mod tests {
         assert_eq!(lines.layers.get("a"), Some(&2));
         assert_eq!(lines.layers.get("spawns"), Some(&5));
         assert_eq!(lines.objects.get(&7), Some(&6));
-    }
-
-    /// Uncompressed Base64 holds four bytes per tile; a partial tile is an
-    /// error.
-    #[test]
-    fn base64_counts_whole_tiles() {
-        let f = DataFormat::Base64(Compression::None);
-        assert_eq!(f.count("AAAAAAAAAAA=", 2), Ok(2)); // 8 bytes
-        assert!(f.count("AAAAAAAAAAAA", 2).is_err()); // 9 bytes
-        assert!(f.count("not base64!", 2).is_err());
-        assert_eq!(DataFormat::Csv.count("0, 1,\n2", 3), Ok(3));
-        assert!(DataFormat::Csv.count("0,,1", 3).is_err());
     }
 
     /// Attribute values longer than 40 characters are cut when quoted.

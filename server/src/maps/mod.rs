@@ -17,7 +17,9 @@ pub mod check;
 pub mod convert;
 mod error;
 mod guard;
+mod layer_data;
 pub mod limits;
+mod tile_ids;
 pub mod watch;
 
 use std::io::Read;
@@ -28,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 pub use error::MapLoadError;
 use error::Problem;
-pub use watch::{MapEvent, MapWatcher};
+pub use watch::{MapEvent, MapWatcher, WatchError};
 
 /// A map file that loaded and passed validation.
 #[derive(Clone)]

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use notify::Watcher as _;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
@@ -47,6 +46,24 @@ pub enum MapEvent {
     Removed {
         /// The map's name.
         name: String,
+    },
+}
+
+/// Why the watch could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The OS file watch (inotify on Linux) could not be created, e.g. the
+    /// per-user limit of watches is reached.
+    #[error("cannot create the map watcher")]
+    Create(#[source] notify::Error),
+    /// The maps directory could not be watched (missing, not readable).
+    #[error("cannot watch the maps directory {}", dir.display())]
+    Watch {
+        /// The maps directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: notify::Error,
     },
 }
 
@@ -94,7 +111,7 @@ pub fn watch(
     dir: PathBuf,
     debounce: Duration,
     known: HashMap<String, String>,
-) -> anyhow::Result<(MapWatcher, mpsc::Receiver<MapEvent>)> {
+) -> Result<(MapWatcher, mpsc::Receiver<MapEvent>), WatchError> {
     let pending = Arc::new(Pending::default());
     let from_notify = Arc::clone(&pending);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -116,10 +133,13 @@ pub fn watch(
         }
         from_notify.wake.notify_one();
     })
-    .context("cannot create the map watcher")?;
+    .map_err(WatchError::Create)?;
     watcher
         .watch(&dir, notify::RecursiveMode::NonRecursive)
-        .with_context(|| format!("cannot watch the maps directory {}", dir.display()))?;
+        .map_err(|source| WatchError::Watch {
+            dir: dir.clone(),
+            source,
+        })?;
     pending.rescan.store(true, Ordering::Relaxed);
     pending.wake.notify_one();
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);

@@ -1,9 +1,13 @@
-//! Measures sign-ups and logins per second against the auth API.
+//! Measures sign-ups and logins per second against the auth API, and the
+//! server's memory under them.
 //!
 //! By default it starts a server in this process (loopback port 0, data in a
 //! temporary directory, rate limits lifted) so one command measures the
-//! server; `--server URL` targets a running server instead (its rate limits
-//! then apply). Request counts are bounded; only loopback is used by default.
+//! server; `--spawn` starts the real `battlegrid` binary of the same profile
+//! instead, so that the resident memory it reports on `/metrics` is the
+//! server's alone (printed at idle, after the sign-ups and after each login
+//! round); `--server URL` targets a running server (its rate limits then
+//! apply). Request counts are bounded; only loopback is used by default.
 //!
 //! `cargo run --release -p battlegrid-tests --bin auth-load -- --count 400`
 
@@ -15,6 +19,7 @@ use anyhow::{Context, bail};
 use battlegrid_server::Server;
 use battlegrid_server::config::{Rate, RateLimits};
 use battlegrid_tests::api::Api;
+use battlegrid_tests::server::TestServer;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -26,8 +31,28 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// Base URL of a running server (default: start one in this process).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "spawn")]
     server: Option<String>,
+    /// Start the `battlegrid` binary (built beside this tool) and print its
+    /// resident memory from `/metrics`.
+    #[arg(long)]
+    spawn: bool,
+    /// Rounds of `--count` logins (the same accounts each round).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// The server's `[passwords] max_concurrent_hashes` (default: one per
+    /// core); not for `--server`.
+    #[arg(long, conflicts_with = "server")]
+    hashers: Option<usize>,
+}
+
+/// Resident memory of the spawned server, in MiB, from its `/metrics`.
+async fn rss_mib(server: &TestServer) -> anyhow::Result<f64> {
+    let bytes = server
+        .metric("process_resident_memory_bytes")
+        .await
+        .context("no process_resident_memory_bytes in /metrics")?;
+    Ok(bytes / (1024.0 * 1024.0))
 }
 
 async fn phase(
@@ -82,6 +107,17 @@ async fn phase(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
+    let lifted = Rate::new(u32::MAX / 2, u32::MAX / 2);
+    let lift = |config: &mut battlegrid_server::Config| {
+        config.rate_limits = RateLimits {
+            signup_per_ip: lifted,
+            signup_per_name: lifted,
+            login_per_ip: lifted,
+            login_per_account: lifted,
+        };
+        config.passwords.max_concurrent_hashes = args.hashers;
+    };
+    let mut spawned = None;
     let (api, local) = match &args.server {
         Some(url) => {
             let addr = url.trim_start_matches("http://").trim_end_matches('/');
@@ -90,16 +126,14 @@ async fn main() -> anyhow::Result<()> {
                 None,
             )
         }
+        None if args.spawn => {
+            let server = spawned.insert(TestServer::start(lift));
+            (Api::new(server.http), None)
+        }
         None => {
-            let lifted = Rate::new(u32::MAX / 2, u32::MAX / 2);
             let mut config = battlegrid_tests::server::test_config(dir.path());
             config.ready_file = None;
-            config.rate_limits = RateLimits {
-                signup_per_ip: lifted,
-                signup_per_name: lifted,
-                login_per_ip: lifted,
-                login_per_account: lifted,
-            };
+            lift(&mut config);
             let server = Server::bind(config).await?;
             let api = Api::new(server.addrs().http);
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,8 +156,25 @@ async fn main() -> anyhow::Result<()> {
     }
     let hash_ms = started.elapsed().as_secs_f64() * 100.0;
     println!("argon2id hash (19 MiB, t=2, p=1): {hash_ms:.1} ms on one core");
+    if let Some(server) = &spawned {
+        println!("server RSS idle: {:.1} MiB", rss_mib(server).await?);
+    }
     phase("sign-ups", &api, &args, &prefix, false).await?;
-    phase("logins", &api, &args, &prefix, true).await?;
+    if let Some(server) = &spawned {
+        println!(
+            "server RSS after sign-ups: {:.1} MiB",
+            rss_mib(server).await?
+        );
+    }
+    for round in 1..=args.rounds.max(1) {
+        phase("logins", &api, &args, &prefix, true).await?;
+        if let Some(server) = &spawned {
+            println!(
+                "server RSS after login round {round}: {:.1} MiB",
+                rss_mib(server).await?
+            );
+        }
+    }
     if let Some((stop, task)) = local {
         let _ = stop.send(());
         task.await??;
