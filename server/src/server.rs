@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::game::GameListener;
 use crate::http::{GameInfo, ServerInfo, admin_router, public_router, serve};
 use crate::metrics::Metrics;
+use crate::patch::PatchService;
 use crate::store::{SledStore, Store};
 
 /// Addresses the listeners are bound to (ports resolved when 0 was asked).
@@ -124,9 +125,16 @@ impl Server {
             }),
         };
         let catalog = game.catalog();
+        let patch = PatchService::new(
+            config.patch.clone(),
+            config.assets.clone(),
+            &config.data,
+            Arc::clone(&catalog),
+        )?;
         let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let public = public_router(Arc::clone(&auth), info, catalog, &config.http_limits);
+        let patcher = tokio::spawn(Arc::clone(&patch).run(stop_rx.clone()));
+        let public = public_router(Arc::clone(&auth), info, catalog, patch, &config.http_limits);
         let public = tokio::spawn(serve(
             "http",
             http,
@@ -157,6 +165,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = public.await;
         let _ = admin.await;
+        let _ = patcher.await;
         sweeper.abort();
         auth.store
             .flush()

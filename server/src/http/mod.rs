@@ -10,10 +10,13 @@
 
 mod admin;
 mod maps;
+mod patch;
 mod public;
+mod ranged;
 mod serve;
 
 pub use admin::admin_router;
 pub use maps::maps_router;
+pub use patch::patch_router;
 pub use public::{GameInfo, ServerInfo, public_router};
 pub use serve::serve;

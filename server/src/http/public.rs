@@ -1,5 +1,5 @@
 //! The public listener's router: sign-up page, health, server info, the auth
-//! API, the map downloads, and the layers every request passes (body limit,
+//! API, the map downloads, the patch API, and the layers every request passes (body limit,
 //! request timeout, JSON 404/405).
 
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::auth::{self, ApiError, AuthState};
 use crate::config::HttpLimits;
 use crate::game::catalog::MapCatalog;
+use crate::patch::PatchService;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
 
@@ -42,6 +43,7 @@ pub fn public_router(
     auth: AuthState,
     info: ServerInfo,
     catalog: Arc<MapCatalog>,
+    patch: Arc<PatchService>,
     limits: &HttpLimits,
 ) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
@@ -54,6 +56,7 @@ pub fn public_router(
         )
         .merge(auth::router(auth))
         .merge(super::maps_router(catalog))
+        .merge(super::patch_router(patch))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
