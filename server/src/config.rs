@@ -25,6 +25,9 @@ pub struct Config {
     pub data: PathBuf,
     /// Directory the maps are loaded from. Default `./assets-maps`.
     pub maps: PathBuf,
+    /// Directory of client assets served by the patch API. Default `./assets`
+    /// (a missing directory serves only the maps).
+    pub assets: PathBuf,
     /// UDP address of the QUIC game listener. Default `0.0.0.0:7777`.
     pub game: SocketAddr,
     /// Public HTTP listener (sign-up page, auth API). Default `0.0.0.0:8080`.
@@ -55,6 +58,8 @@ pub struct Config {
     pub quic: crate::game::config::QuicConfig,
     /// Simulation rules and the built-in map.
     pub world: crate::game::config::WorldConfig,
+    /// The download and patch server: releases kept, deltas.
+    pub patch: crate::patch::PatchConfig,
 }
 
 impl Default for Config {
@@ -62,6 +67,7 @@ impl Default for Config {
         Self {
             data: PathBuf::from("./data"),
             maps: PathBuf::from("./assets-maps"),
+            assets: PathBuf::from("./assets"),
             game: SocketAddr::from(([0, 0, 0, 0], 7777)),
             http: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 9090)),
@@ -76,6 +82,7 @@ impl Default for Config {
             tls: Default::default(),
             quic: Default::default(),
             world: Default::default(),
+            patch: Default::default(),
         }
     }
 }
@@ -365,6 +372,9 @@ pub struct ServeArgs {
     /// Maps directory [default: ./assets-maps].
     #[arg(long, value_name = "DIR", env = "BATTLEGRID_MAPS")]
     pub maps: Option<PathBuf>,
+    /// Client assets directory served by the patch API [default: ./assets].
+    #[arg(long, value_name = "DIR", env = "BATTLEGRID_ASSETS")]
+    pub assets: Option<PathBuf>,
     /// Game listener, UDP [default: 0.0.0.0:7777].
     #[arg(long, value_name = "ADDR", env = "BATTLEGRID_GAME")]
     pub game: Option<SocketAddr>,
@@ -417,6 +427,9 @@ impl ServeArgs {
         }
         if let Some(maps) = self.maps {
             config.maps = maps;
+        }
+        if let Some(assets) = self.assets {
+            config.assets = assets;
         }
         if let Some(game) = self.game {
             config.game = game;

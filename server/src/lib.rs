@@ -3,16 +3,19 @@
 //! Today: configuration ([`config`]), the embedded store ([`store`]),
 //! accounts and sessions over HTTP with the token table ([`auth`]), the
 //! HTTP listeners ([`http`]), the QUIC game listener with its gateway and
-//! tick thread ([`game`]), the `bots` load generator ([`bots`]) and the
-//! start/stop sequence ([`Server`], [`run`]).
+//! tick thread ([`game`]), the download and patch server ([`patch`]), the
+//! `bots` load generator ([`bots`]), the `fetch-assets` updater
+//! ([`fetch_assets`]) and the start/stop sequence ([`Server`], [`run`]).
 
 pub mod auth;
 pub mod bots;
 pub mod config;
+pub mod fetch_assets;
 pub mod game;
 pub mod http;
 pub mod maps;
 pub mod metrics;
+pub mod patch;
 mod server;
 pub mod store;
 

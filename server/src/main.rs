@@ -28,6 +28,8 @@ enum Command {
     Bots(battlegrid_server::bots::BotsArgs),
     /// Validate the maps in a directory offline; exit 1 on any error, 2 if unreadable.
     CheckMaps(battlegrid_server::maps::check::CheckMapsArgs),
+    /// Bring a directory up to the server's current client assets release.
+    FetchAssets(battlegrid_server::fetch_assets::FetchAssetsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +46,9 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Bots(args)) => return Ok(battlegrid_server::bots::main(args)?),
         Some(Command::CheckMaps(args)) => {
             std::process::exit(battlegrid_server::maps::check::main(args))
+        }
+        Some(Command::FetchAssets(args)) => {
+            std::process::exit(battlegrid_server::fetch_assets::main(args))
         }
         None => cli.serve,
     };

@@ -24,6 +24,7 @@ use crate::http::{
     GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, public_router, serve,
 };
 use crate::metrics::Metrics;
+use crate::patch::{PatchError, PatchService};
 use crate::store::{SledStore, Store, StoreError};
 
 /// Why the server could not start, or did not stop cleanly.
@@ -70,6 +71,9 @@ pub enum ServerError {
     /// The public listener's TLS could not start.
     #[error(transparent)]
     PublicTls(#[from] PublicTlsError),
+    /// The patch server's store could not be opened.
+    #[error(transparent)]
+    Patch(#[from] PatchError),
     /// The ready file could not be written.
     #[error("writing the ready file {}", path.display())]
     ReadyFile {
@@ -196,6 +200,12 @@ impl Server {
             }),
         };
         let catalog = game.catalog();
+        let patch = PatchService::new(
+            config.patch.clone(),
+            config.assets.clone(),
+            &config.data,
+            Arc::clone(&catalog),
+        )?;
         let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let proxies = Arc::new(TrustedProxies::new(config.trusted_proxies.clone()));
@@ -204,10 +214,12 @@ impl Server {
             tls: public_tls.as_ref().map(PublicTls::acceptor),
             proxies: Arc::clone(&proxies),
         };
+        let patcher = tokio::spawn(Arc::clone(&patch).run(stop_rx.clone()));
         let public = public_router(
             Arc::clone(&auth),
             info,
             catalog,
+            patch,
             &config.http_limits,
             public_tls.is_some(),
         );
@@ -251,6 +263,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = public.await;
         let _ = admin.await;
+        let _ = patcher.await;
         sweeper.abort();
         drop(cert_watch);
         auth.store.flush().await.map_err(ServerError::Flush)?;

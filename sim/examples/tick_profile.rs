@@ -42,7 +42,11 @@ fn main() {
         wall += dt;
         times.push(dt);
         messages += out.outbox.len();
-        for envelope in out.outbox.iter().filter(|e| e.delivery == Delivery::Datagram) {
+        for envelope in out
+            .outbox
+            .iter()
+            .filter(|e| e.delivery == Delivery::Datagram)
+        {
             datagrams += 1;
             datagram_bytes += envelope.bytes.len();
         }

@@ -41,7 +41,8 @@ pub fn battlegrid_binary() -> PathBuf {
 }
 
 /// A test configuration: loopback ports 0, data under `dir`, the maps
-/// directory `dir/maps` holding [`TestMap::standard`] as the default map, and
+/// directory `dir/maps` holding [`TestMap::standard`] as the default map,
+/// the (not yet existing) assets directory `dir/assets`, and
 /// rate limits high enough not to interfere (tests of the limits lower
 /// them).
 pub fn test_config(dir: &Path) -> Config {
@@ -50,6 +51,7 @@ pub fn test_config(dir: &Path) -> Config {
     Config {
         data: dir.join("data"),
         maps: dir.join("maps"),
+        assets: dir.join("assets"),
         game: "127.0.0.1:0".parse().expect("addr"),
         http: "127.0.0.1:0".parse().expect("addr"),
         admin: "127.0.0.1:0".parse().expect("addr"),

@@ -23,6 +23,9 @@ pub type LiveMaps = BTreeMap<String, Arc<LoadedMap>>;
 pub struct MapCatalog {
     default_map: String,
     live: ArcSwap<LiveMaps>,
+    /// Counts publications of the live set, for readers that follow it (the
+    /// patch manifest lists the live maps).
+    version: tokio::sync::watch::Sender<u64>,
     errors: Mutex<BTreeMap<PathBuf, MapLoadError>>,
 }
 
@@ -32,6 +35,7 @@ impl MapCatalog {
         Self {
             default_map: default_map.to_owned(),
             live: ArcSwap::from_pointee(live),
+            version: tokio::sync::watch::Sender::new(0),
             errors: Mutex::new(errors.into_iter().map(|e| (e.file.clone(), e)).collect()),
         }
     }
@@ -54,6 +58,12 @@ impl MapCatalog {
     /// Publishes the tick thread's live set.
     pub fn set_live(&self, live: LiveMaps) {
         self.live.store(Arc::new(live));
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// A receiver that sees every later [`MapCatalog::set_live`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.version.subscribe()
     }
 
     /// Files refused by their last load, by file.

@@ -16,7 +16,9 @@ pub mod config;
 mod headers;
 mod json_errors;
 mod maps;
+mod patch;
 mod public;
+mod ranged;
 mod serve;
 pub mod tls;
 
@@ -24,5 +26,6 @@ pub use admin::admin_router;
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY, with_security_headers};
 pub use maps::maps_router;
+pub use patch::patch_router;
 pub use public::{GameInfo, ServerInfo, public_router};
 pub use serve::{ListenerOptions, serve};

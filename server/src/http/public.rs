@@ -1,7 +1,7 @@
 //! The public listener's router: sign-up page (with its script and
-//! stylesheet), health, server info, the auth API, the map downloads, and
-//! the layers every request passes (body limit, request timeout, JSON
-//! 404/405, security headers).
+//! stylesheet), health, server info, the auth API, the map downloads, the
+//! patch API, and the layers every request passes (body limit, request
+//! timeout, JSON 404/405, security headers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::auth::{self, ApiError, AuthState};
 use crate::config::HttpLimits;
 use crate::game::catalog::MapCatalog;
+use crate::patch::PatchService;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
 const SIGNUP_SCRIPT: &str = include_str!("../web/signup.js");
@@ -45,6 +46,7 @@ pub fn public_router(
     auth: AuthState,
     info: ServerInfo,
     catalog: Arc<MapCatalog>,
+    patch: Arc<PatchService>,
     limits: &HttpLimits,
     tls: bool,
 ) -> Router {
@@ -76,6 +78,7 @@ pub fn public_router(
         )
         .merge(auth::router(auth))
         .merge(super::maps_router(catalog))
+        .merge(super::patch_router(patch))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))

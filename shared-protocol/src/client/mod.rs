@@ -7,6 +7,8 @@
 //! - [`game`]: [`GameClient`], the `Hello`/`Welcome` handshake, sending
 //!   [`ClientMessage`](crate::ClientMessage)s and receiving [`Event`]s.
 //! - [`events`]: the [`Event`] type and the task that reads the connection.
+//! - [`assets`]: the client asset updater ([`assets::update`]) and the
+//!   patch manifest's types.
 //!
 //! The SDK is what the end-to-end tests and `battlegrid bots` use. It does
 //! not reconnect, predict movement or keep a model of the world: those are
@@ -40,6 +42,7 @@
 //! ```
 
 pub mod admin;
+pub mod assets;
 pub mod events;
 pub mod game;
 pub mod http;
