@@ -33,14 +33,21 @@ fn main() {
     let delta = make_delta(&old, &new, level).expect("make delta");
     let made = started.elapsed();
     let dir = tempfile::tempdir().expect("temp dir");
-    let (o, d, r) = (dir.path().join("old"), dir.path().join("delta"), dir.path().join("new"));
+    let (o, d, r) = (
+        dir.path().join("old"),
+        dir.path().join("delta"),
+        dir.path().join("new"),
+    );
     std::fs::write(&o, &old).expect("write old");
     std::fs::write(&d, &delta).expect("write delta");
     let started = Instant::now();
     let (size, _) = apply_delta(&o, &d, &r).expect("apply delta");
     let applied = started.elapsed();
     assert_eq!(size as usize, new.len());
-    assert!(std::fs::read(&r).expect("read result") == new, "delta did not rebuild the file");
+    assert!(
+        std::fs::read(&r).expect("read result") == new,
+        "delta did not rebuild the file"
+    );
     println!(
         "{mib} MiB file, 1 MiB changed, level {level}: delta {} bytes ({:.2}% of the file), made in {:.0} ms, applied in {:.0} ms",
         delta.len(),

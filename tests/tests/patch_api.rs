@@ -188,7 +188,7 @@ async fn updates_download_only_what_changed() {
     // the new release.
     let other = tempfile::tempdir().unwrap();
     let before = manifest(&server).await;
-    let mut slow = Command::new(battlegrid_binary())
+    let slow = Command::new(battlegrid_binary())
         .args([
             "fetch-assets",
             "--json",

@@ -194,7 +194,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, &content).unwrap();
-        let cases: Vec<(Vec<(header::HeaderName, &str)>, StatusCode, Vec<u8>)> = vec![
+        // (request headers, expected status, expected body)
+        type Case = (Vec<(header::HeaderName, &'static str)>, StatusCode, Vec<u8>);
+        let cases: Vec<Case> = vec![
             (vec![], StatusCode::OK, content.clone()),
             (
                 vec![(header::RANGE, "bytes=10-19")],

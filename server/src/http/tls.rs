@@ -91,12 +91,14 @@ impl PublicTls {
         }
         let (cert, key) = match (&tls.cert_pem, &tls.key_pem) {
             (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-            (None, None) => crate::game::tls::cert_files(&config.tls, &config.data).map_err(
-                |source| PublicTlsError::Load {
-                    path: config.data.join("tls"),
-                    source,
-                },
-            )?,
+            (None, None) => {
+                crate::game::tls::cert_files(&config.tls, &config.data).map_err(|source| {
+                    PublicTlsError::Load {
+                        path: config.data.join("tls"),
+                        source,
+                    }
+                })?
+            }
             _ => return Err(PublicTlsError::HalfConfigured),
         };
         let loaded = Self::load(&cert, &key).map_err(|source| PublicTlsError::Load {
