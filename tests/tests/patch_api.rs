@@ -261,6 +261,11 @@ async fn updates_download_only_what_changed() {
         std::fs::read(third.path().join("textures/big.bin")).unwrap(),
         changed
     );
+    assert_eq!(
+        std::fs::read_dir(&partial).unwrap().count(),
+        0,
+        "partial/ emptied"
+    );
 
     // A corrupted byte in the server's store is refused by the client.
     let readme = entry(&manifest(&server).await, "readme.txt")

@@ -27,6 +27,9 @@ fn documented_routes(from: &str) -> Vec<(Method, String)> {
             let Some((method, path)) = quoted.split_once(' ') else {
                 continue;
             };
+            if !path.starts_with('/') {
+                continue;
+            }
             let method = Method::from_bytes(method.as_bytes()).expect("HTTP method");
             routes.push((method, path.replace("{name}", "world")));
         }

@@ -260,6 +260,9 @@ pub async fn update(
         local.save_installed(&installed)?;
         report.removed.push(path);
     }
+    // Every file of the release is in place: what is left in partial/ is
+    // from versions no release asks for any more.
+    local.clear_partial()?;
     report.bytes_transferred = transfer.bytes_received();
     report.bytes_resumed = transfer.bytes_resumed();
     Ok(report)

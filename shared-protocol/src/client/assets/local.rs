@@ -101,6 +101,16 @@ impl LocalDir {
         self.root.join(OWN_DIR).join("partial").join(name)
     }
 
+    /// Deletes every download in progress (after a complete update).
+    pub fn clear_partial(&self) -> Result<(), UpdateError> {
+        let dir = self.root.join(OWN_DIR).join("partial");
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let path = entry.map_err(io(&dir))?.path();
+            fs::remove_file(&path).map_err(io(&path))?;
+        }
+        Ok(())
+    }
+
     /// The record of installed files (empty when there is none yet).
     pub fn installed(&self) -> Result<Installed, UpdateError> {
         let path = self.installed_path();
