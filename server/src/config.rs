@@ -47,6 +47,8 @@ pub struct Config {
     pub quic: crate::game::config::QuicConfig,
     /// Simulation rules and the built-in map.
     pub world: crate::game::config::WorldConfig,
+    /// Fail recovery: supervised worlds.
+    pub recovery: crate::game::config::RecoveryConfig,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             tls: Default::default(),
             quic: Default::default(),
             world: Default::default(),
+            recovery: Default::default(),
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`persist`]: the saver task writing positions to the store.
 //! - [`worlds`]: a simulation per map, and which world each player is in.
 //! - [`catalog`]: the live maps and load errors, for the HTTP map API.
+//! - `faults` (tests and the `fault-injection` feature only): panics and
+//!   stalls on command.
 //!
 //! [`GameListener::bind`] builds everything that can fail (certificate,
 //! maps, worlds, socket) so a bad configuration stops the server at start;
@@ -23,6 +25,8 @@
 
 pub mod catalog;
 pub mod config;
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod faults;
 pub mod gateway;
 pub mod peer;
 pub mod persist;
@@ -43,6 +47,7 @@ use tokio::sync::{mpsc, watch};
 use self::catalog::MapCatalog;
 use self::gateway::Gateway;
 use self::stats::GameStats;
+use self::tick::core::{CoreSettings, TickCore};
 use self::tick::{Control, TickLoop};
 use self::worlds::Worlds;
 use crate::auth::TokenTable;
@@ -167,14 +172,25 @@ impl GameListener {
                 }
             })
         };
+        #[cfg(feature = "fault-injection")]
+        let faults = self.worlds.faults();
+        let core = TickCore::new(
+            self.worlds,
+            Arc::clone(&self.catalog),
+            CoreSettings {
+                limits: self.config.quic.clone(),
+                recovery: self.config.recovery.clone(),
+                stats_every: self.config.world.stats_every_ticks,
+            },
+            Arc::clone(&stats),
+            std::time::Instant::now(),
+        );
         let tick_loop = TickLoop {
-            worlds: self.worlds,
-            catalog: Arc::clone(&self.catalog),
+            core,
             control: control_rx,
             saves: saves_tx,
-            limits: self.config.quic.clone(),
-            stats_every: self.config.world.stats_every_ticks,
-            stats: Arc::clone(&stats),
+            #[cfg(feature = "fault-injection")]
+            faults: Arc::clone(&faults),
         };
         let tick = std::thread::Builder::new()
             .name("battlegrid-tick".into())
