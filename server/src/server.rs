@@ -135,10 +135,18 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
+        let admin_app = admin_router(Arc::clone(&auth), metrics);
+        #[cfg(feature = "fault-injection")]
+        let admin_app = {
+            tracing::warn!(
+                "built with fault injection: /debug/faults is open on the admin listener"
+            );
+            admin_app.merge(crate::http::faults_router(game.faults()))
+        };
         let admin = tokio::spawn(serve(
             "admin",
             admin,
-            admin_router(Arc::clone(&auth), metrics),
+            admin_app,
             config.http_limits.clone(),
             stop_rx,
         ));

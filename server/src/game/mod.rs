@@ -207,6 +207,8 @@ impl GameListener {
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));
         tracing::info!(listener = "game", addr = %self.addr, "listening");
         Ok(RunningGame {
+            #[cfg(feature = "fault-injection")]
+            faults,
             endpoint: self.endpoint,
             control: control_tx,
             stop: stop_tx,
@@ -221,6 +223,9 @@ impl GameListener {
 
 /// A serving game listener.
 pub struct RunningGame {
+    /// Faults the admin listener's debug routes arm (tests only).
+    #[cfg(feature = "fault-injection")]
+    faults: Arc<faults::Faults>,
     endpoint: quinn::Endpoint,
     /// To tell the tick thread to stop.
     control: std::sync::mpsc::Sender<Control>,
@@ -238,6 +243,12 @@ impl RunningGame {
     /// The listener's counters.
     pub fn stats(&self) -> Arc<GameStats> {
         Arc::clone(&self.stats)
+    }
+
+    /// The faults tests can arm in the tick thread.
+    #[cfg(feature = "fault-injection")]
+    pub fn faults(&self) -> Arc<faults::Faults> {
+        Arc::clone(&self.faults)
     }
 
     /// Graceful stop: refuse new connections, tell every client

@@ -9,11 +9,15 @@
 //! in `crate::auth` and `public`/`admin` here.
 
 mod admin;
+#[cfg(feature = "fault-injection")]
+mod faults;
 mod maps;
 mod public;
 mod serve;
 
 pub use admin::admin_router;
+#[cfg(feature = "fault-injection")]
+pub use faults::faults_router;
 pub use maps::maps_router;
 pub use public::{GameInfo, ServerInfo, public_router};
 pub use serve::serve;
