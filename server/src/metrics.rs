@@ -173,6 +173,11 @@ impl Collector for GameCollector {
                 help: "Panics on the tick thread outside any world, recovered from the saves",
                 cell: &s.tick_restarts,
             },
+            Series {
+                name: "tick_stalls",
+                help: "Ticks still running past the watchdog's warning deadline",
+                cell: &s.tick_stalls,
+            },
         ];
         for series in counters {
             let counter = ConstCounter::new(GameStats::get(series.cell));

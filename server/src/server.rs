@@ -126,7 +126,14 @@ impl Server {
         let catalog = game.catalog();
         let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let public = public_router(Arc::clone(&auth), info, catalog, &config.http_limits);
+        let health = game.health();
+        let public = public_router(
+            Arc::clone(&auth),
+            info,
+            catalog,
+            Arc::clone(&health),
+            &config.http_limits,
+        );
         let public = tokio::spawn(serve(
             "http",
             http,
@@ -135,7 +142,7 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
-        let admin_app = admin_router(Arc::clone(&auth), metrics);
+        let admin_app = admin_router(Arc::clone(&auth), metrics, health);
         #[cfg(feature = "fault-injection")]
         let admin_app = {
             tracing::warn!(

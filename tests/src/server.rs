@@ -228,6 +228,26 @@ impl TestServer {
         child.wait().expect("wait for battlegrid")
     }
 
+    /// Waits for the process to end by itself and returns its exit status;
+    /// panics (with the log) if it has not within `safety_net`, which is a
+    /// bound on a hang, never the thing a test asserts.
+    pub fn wait_exit(&mut self, safety_net: Duration) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("server is running");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("child status") {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                started.elapsed() < safety_net,
+                "server still running:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Kills the process (SIGKILL, so nothing unflushed survives) and
     /// starts a new one on the same data dir and configuration. Ports are
     /// new.

@@ -19,8 +19,11 @@ pub struct Faults {
     world_panics: Mutex<HashMap<String, u32>>,
     /// How many of the next ticks panic outside the world steps.
     tick_panics: AtomicU32,
-    /// The next tick sleeps this long (once), in milliseconds.
+    /// The next tick sleeps this long (once), in milliseconds, before it
+    /// applies control messages.
     stall_ms: AtomicU64,
+    /// Map name -> how long its next step sleeps (once).
+    world_stalls: Mutex<HashMap<String, Duration>>,
 }
 
 impl Faults {
@@ -37,14 +40,34 @@ impl Faults {
         self.tick_panics.store(times, Ordering::Relaxed);
     }
 
-    /// The next tick stalls for `how_long` (in the world phase).
-    pub fn stall(&self, how_long: Duration) {
-        let ms = u64::try_from(how_long.as_millis()).unwrap_or(u64::MAX);
-        self.stall_ms.store(ms, Ordering::Relaxed);
+    /// The next tick stalls for `how_long`; with `map`, inside that map's
+    /// world step, else before the tick applies control messages.
+    pub fn stall(&self, map: Option<&str>, how_long: Duration) {
+        match map {
+            Some(map) => {
+                self.world_stalls
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(map.to_owned(), how_long);
+            }
+            None => {
+                let ms = u64::try_from(how_long.as_millis()).unwrap_or(u64::MAX);
+                self.stall_ms.store(ms, Ordering::Relaxed);
+            }
+        }
     }
 
-    /// Called inside the step of the world of `map`: panics when armed.
+    /// Called inside the step of the world of `map`: stalls or panics
+    /// when armed.
     pub fn before_world_step(&self, map: &str) {
+        let stall = self
+            .world_stalls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(map);
+        if let Some(stall) = stall {
+            std::thread::sleep(stall);
+        }
         let fire = {
             let mut armed = self
                 .world_panics

@@ -10,6 +10,7 @@
 //! - [`tick`]: the tick thread (the bridge to the simulation).
 //! - [`persist`]: the saver task writing positions to the store.
 //! - [`worlds`]: a simulation per map, and which world each player is in.
+//! - [`watchdog`]: notices a stuck tick; what `/healthz` and `/readyz` say.
 //! - [`catalog`]: the live maps and load errors, for the HTTP map API.
 //! - `faults` (tests and the `fault-injection` feature only): panics and
 //!   stalls on command.
@@ -35,6 +36,7 @@ pub mod stats;
 pub mod tick;
 pub mod tls;
 pub mod transport;
+pub mod watchdog;
 pub mod worlds;
 
 use std::net::SocketAddr;
@@ -174,6 +176,11 @@ impl GameListener {
         };
         #[cfg(feature = "fault-injection")]
         let faults = self.worlds.faults();
+        let beat = self.worlds.heartbeat();
+        let health = Arc::new(watchdog::Health::new(
+            Arc::clone(&beat),
+            Duration::from_millis(self.config.recovery.tick_stall_warn_ms),
+        ));
         let core = TickCore::new(
             self.worlds,
             Arc::clone(&self.catalog),
@@ -196,6 +203,8 @@ impl GameListener {
             .name("battlegrid-tick".into())
             .spawn(move || tick_loop.run())
             .context("starting the tick thread")?;
+        watchdog::spawn(beat, Arc::clone(&stats), &self.config.recovery)
+            .context("starting the watchdog thread")?;
         let gateway = Arc::new(Gateway::new(
             self.config.quic.clone(),
             tokens,
@@ -207,6 +216,7 @@ impl GameListener {
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));
         tracing::info!(listener = "game", addr = %self.addr, "listening");
         Ok(RunningGame {
+            health,
             #[cfg(feature = "fault-injection")]
             faults,
             endpoint: self.endpoint,
@@ -223,6 +233,8 @@ impl GameListener {
 
 /// A serving game listener.
 pub struct RunningGame {
+    /// What the health endpoints answer.
+    health: Arc<watchdog::Health>,
     /// Faults the admin listener's debug routes arm (tests only).
     #[cfg(feature = "fault-injection")]
     faults: Arc<faults::Faults>,
@@ -245,6 +257,11 @@ impl RunningGame {
         Arc::clone(&self.stats)
     }
 
+    /// What `/healthz` and `/readyz` answer.
+    pub fn health(&self) -> Arc<watchdog::Health> {
+        Arc::clone(&self.health)
+    }
+
     /// The faults tests can arm in the tick thread.
     #[cfg(feature = "fault-injection")]
     pub fn faults(&self) -> Arc<faults::Faults> {
@@ -255,6 +272,7 @@ impl RunningGame {
     /// `SHUTTING_DOWN`, let every player leave and write every position to
     /// the store. The caller flushes the store afterwards.
     pub async fn shut_down(self) {
+        self.health.drain();
         self.endpoint.set_server_config(None);
         self.forwarder.abort();
         let _ = self.stop.send(true);

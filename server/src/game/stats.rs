@@ -51,6 +51,8 @@ pub struct GameStats {
     pub worlds_quarantined: AtomicU64,
     /// Panics on the tick thread outside any world's step.
     pub tick_restarts: AtomicU64,
+    /// Ticks the watchdog found running past the warning deadline.
+    pub tick_stalls: AtomicU64,
     /// Players in the world at the end of the last tick.
     pub players: AtomicU64,
     /// Ticks run since start.

@@ -30,6 +30,7 @@ use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, TickOutput};
 
 use super::config::WorldConfig;
+use super::watchdog::{Heartbeat, Phase};
 use crate::maps::{LoadedMap, MapEvent, MapLoadError};
 
 /// Why the worlds could not be built at start.
@@ -131,6 +132,8 @@ pub struct Worlds {
     /// Players moved to another map whose arrival runs in the next step.
     arriving: Vec<PlayerId>,
     tick: u64,
+    /// What the watchdog reads: which world is stepping.
+    beat: Arc<Heartbeat>,
     /// Faults armed by tests (see [`super::faults`]).
     #[cfg(any(test, feature = "fault-injection"))]
     faults: Arc<super::faults::Faults>,
@@ -167,6 +170,7 @@ impl Worlds {
             leaving: HashMap::new(),
             arriving: Vec::new(),
             tick: 0,
+            beat: Arc::default(),
             #[cfg(any(test, feature = "fault-injection"))]
             faults: Arc::default(),
         };
@@ -183,6 +187,11 @@ impl Worlds {
         let mut sim = Simulation::new(map.spec.clone(), self.settings.clone(), seed);
         sim.start_at_tick(self.tick);
         self.worlds.insert(name, World { sim, map });
+    }
+
+    /// The heartbeat the tick publishes for the watchdog.
+    pub fn heartbeat(&self) -> Arc<Heartbeat> {
+        Arc::clone(&self.beat)
     }
 
     /// The faults tests can arm in these worlds and their tick thread.
@@ -316,7 +325,9 @@ impl Worlds {
         let mut stepped = Stepped::default();
         #[cfg(any(test, feature = "fault-injection"))]
         let faults = &self.faults;
+        self.beat.phase(Phase::Step);
         for (name, world) in &mut self.worlds {
+            self.beat.world(Some(name));
             // AssertUnwindSafe: after a panic the world's simulation may
             // hold broken invariants, but nothing reads it again: the
             // caller must restore or quarantine a failed world before the
@@ -335,6 +346,7 @@ impl Worlds {
                     .push((Arc::clone(name), panic_message(payload.as_ref()))),
             }
         }
+        self.beat.world(None);
         stepped
     }
 

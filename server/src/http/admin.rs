@@ -1,4 +1,4 @@
-//! The admin listener's router (loopback by default): `/healthz`,
+//! The admin listener's router (loopback by default): `/healthz`, `/readyz`,
 //! `/metrics` (Prometheus) and the admin API's session endpoint. The
 //! dashboard and the rest of the admin API come with later issues; the
 //! listener has no authentication of its own yet, which is why it binds
@@ -11,14 +11,15 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::public::{healthz, not_found};
+use super::public::not_found;
 use crate::auth::{self, AuthState};
+use crate::game::watchdog::Health;
 use crate::metrics::{CONTENT_TYPE, Metrics};
 
 /// Router of the admin listener.
-pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
+pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
+        .merge(super::health_router(health))
         .route(
             "/metrics",
             get(move || async move {

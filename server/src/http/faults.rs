@@ -7,7 +7,9 @@
 //!   next `times` steps of that map's world panic;
 //! - `POST /debug/faults/tick-panic` `{"times": 1}`: the next `times`
 //!   ticks panic on the tick thread outside any world;
-//! - `POST /debug/faults/stall` `{"ms": 3000}`: the next tick stalls.
+//! - `POST /debug/faults/stall` `{"map": "arena", "ms": 3000}`: the next
+//!   step of that map's world stalls (without `map`: the next tick, before
+//!   it applies control messages).
 //!
 //! Each answers `204` once the fault is armed.
 
@@ -35,6 +37,7 @@ struct TickPanic {
 
 #[derive(Deserialize)]
 struct Stall {
+    map: Option<String>,
     ms: u64,
 }
 
@@ -63,7 +66,7 @@ pub fn faults_router(faults: Arc<Faults>) -> Router {
             "/debug/faults/stall",
             post(
                 |State(f): State<Arc<Faults>>, Json(b): Json<Stall>| async move {
-                    f.stall(Duration::from_millis(b.ms));
+                    f.stall(b.map.as_deref(), Duration::from_millis(b.ms));
                     StatusCode::NO_CONTENT
                 },
             ),

@@ -11,6 +11,7 @@
 mod admin;
 #[cfg(feature = "fault-injection")]
 mod faults;
+mod health;
 mod maps;
 mod public;
 mod serve;
@@ -18,6 +19,7 @@ mod serve;
 pub use admin::admin_router;
 #[cfg(feature = "fault-injection")]
 pub use faults::faults_router;
+pub use health::health_router;
 pub use maps::maps_router;
 pub use public::{GameInfo, ServerInfo, public_router};
 pub use serve::serve;

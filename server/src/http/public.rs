@@ -1,4 +1,4 @@
-//! The public listener's router: sign-up page, health, server info, the auth
+//! The public listener's router: sign-up page, health and readiness, server info, the auth
 //! API, the map downloads, and the layers every request passes (body limit,
 //! request timeout, JSON 404/405).
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::auth::{self, ApiError, AuthState};
 use crate::config::HttpLimits;
 use crate::game::catalog::MapCatalog;
+use crate::game::watchdog::Health;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
 
@@ -42,12 +43,13 @@ pub fn public_router(
     auth: AuthState,
     info: ServerInfo,
     catalog: Arc<MapCatalog>,
+    health: Arc<Health>,
     limits: &HttpLimits,
 ) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     Router::new()
         .route("/", get(|| async { Html(SIGNUP_PAGE) }))
-        .route("/healthz", get(healthz))
+        .merge(super::health_router(health))
         .route(
             "/v1/server-info",
             get(move || async move { Json(info.clone()) }),
@@ -58,14 +60,6 @@ pub fn public_router(
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
-}
-
-/// `GET /healthz`: 200 once the server is serving.
-pub async fn healthz() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "status": "ok" })),
-    )
 }
 
 /// JSON 404 for unknown paths.

@@ -36,6 +36,7 @@ use crate::game::catalog::MapCatalog;
 use crate::game::config::{QuicConfig, RecoveryConfig};
 use crate::game::session::Command;
 use crate::game::stats::GameStats;
+use crate::game::watchdog::Phase;
 use crate::game::worlds::{Applied, ChangeMapError, Rejoin, Worlds};
 use crate::maps::MapEvent;
 
@@ -177,8 +178,11 @@ impl<L: Link> TickCore<L> {
     /// that panics is restored or quarantined), outboxes to the clients,
     /// backlogs checked, saves collected.
     pub fn tick(&mut self, now: Instant) {
+        let beat = self.worlds.heartbeat();
+        beat.phase(Phase::Commands);
         self.take_commands();
         let stepped = self.worlds.step();
+        beat.phase(Phase::Route);
         let tick = self.worlds.tick();
         for (map, out) in &stepped.outputs {
             self.route(out);
@@ -209,6 +213,7 @@ impl<L: Link> TickCore<L> {
     /// this tick half done): every world is rebuilt from its players' last
     /// saves, as if each had failed, and the loop goes on.
     pub fn recover(&mut self, why: &str) {
+        self.worlds.heartbeat().phase(Phase::Recover);
         GameStats::bump(&self.stats.tick_restarts);
         tracing::error!(
             tick = self.worlds.tick(),

@@ -14,6 +14,9 @@
 //!    hands it back when the saver is busy;
 //! 4. sleeps until the next deadline (none after an overrun).
 //!
+//! It publishes each tick's start and phase in the worlds' heartbeat for
+//! the watchdog (`crate::game::watchdog`).
+//!
 //! A panic in a world's step is the core's business (the world is
 //! restored from its players' saves). A panic anywhere else in steps 1 and
 //! 2 is caught here and the core restores every world from the saves
@@ -46,6 +49,7 @@ use tokio::sync::mpsc;
 
 use self::core::TickCore;
 use self::link::ClientLink;
+use super::watchdog::{Heartbeat, Phase};
 use super::worlds::panic_message;
 use crate::maps::MapEvent;
 
@@ -107,6 +111,18 @@ impl Save {
     }
 }
 
+/// Marks the heartbeat dead when the tick thread unwinds.
+struct Alive(Arc<Heartbeat>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("the tick thread died");
+            self.0.died(Instant::now());
+        }
+    }
+}
+
 /// The tick thread: its core and the channels around it.
 pub struct TickLoop {
     /// The tick's logic and state.
@@ -125,8 +141,13 @@ impl TickLoop {
     /// closes all clients with `SHUTTING_DOWN` and hands every player's
     /// position to the saver.
     pub fn run(mut self) {
+        let beat = self.core.worlds().heartbeat();
+        // Tells the watchdog if a panic ends this thread after all.
+        let _alive = Alive(Arc::clone(&beat));
         loop {
             let started = Instant::now();
+            beat.begin(started);
+            beat.phase(Phase::Control);
             // AssertUnwindSafe: a panic leaves the core's routes and saves
             // consistent (each is a map updated entry by entry), and the
             // worlds, whose state a panic may break, are all rebuilt from
@@ -154,11 +175,13 @@ impl TickLoop {
                 self.core.saves_refused(batch);
             }
             let now = Instant::now();
+            beat.end();
             if let Some(next) = self.core.finish(started, now) {
                 std::thread::sleep(next.saturating_duration_since(now));
             }
         }
         let saves = self.core.shut_down();
+        beat.stopped();
         if !saves.is_empty() && self.saves.blocking_send(saves).is_err() {
             tracing::error!("the saver stopped before the final positions were handed over");
         }
