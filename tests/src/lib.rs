@@ -1,8 +1,10 @@
 //! End-to-end tests live in `tests/tests/`; this library holds their helpers.
 //!
 //! [`server`] spawns the real `battlegrid` binary on loopback ports 0 with a
-//! temporary data dir; [`api`] is a small client of the auth HTTP API.
+//! temporary data dir; [`api`] is a small client of the auth HTTP API;
+//! [`kill9`] is the SIGKILL harness (bin `battlegrid-kill9`).
 
 pub mod api;
+pub mod kill9;
 pub mod maps;
 pub mod server;

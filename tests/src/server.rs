@@ -24,11 +24,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Path of the `battlegrid` binary of the profile these tests were built in.
 pub fn battlegrid_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/battlegrid
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
+    // target/<profile>/deps/<test> (a test) or target/<profile>/<bin> (a
+    // harness binary) -> target/<profile>/battlegrid
+    let dir = exe.parent().expect("the executable's directory");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("target/<profile>")
+    } else {
+        dir
+    };
     let binary = profile_dir.join("battlegrid");
     assert!(
         binary.exists(),
