@@ -13,9 +13,13 @@
 //! Checked after every restart:
 //! - every bot's session token is still accepted (`Hello` -> `Welcome`),
 //!   and a sample of accounts logs in with its password;
-//! - every bot's saved position lies within one save interval's travel
-//!   (`max_speed * save_interval_ticks / tick_rate_hz`) of the last
-//!   position the server acknowledged before the kill. Farther is a loss.
+//! - every bot's saved position lies within one save interval's travel of
+//!   the last position the server acknowledged before the kill, plus the
+//!   travel of [`WRITE_SLACK_TICKS`] ticks: a save is durable once the
+//!   store has written it, and the tick hands it over without waiting, so
+//!   the client can be told of a tick or two more before the write lands.
+//!   Farther is a loss. Distances beyond the interval alone are counted
+//!   separately ([`Report::beyond_interval`]).
 //!
 //! `battlegrid-kill9` (`tests/src/bin/kill9.rs`, run by scripts/kill9.sh)
 //! runs many rounds; `tests/tests/kill9.rs` runs a few in CI.
@@ -61,6 +65,11 @@ pub struct Loss {
     pub distance: f32,
 }
 
+/// Ticks of travel allowed besides the save interval: the store's write
+/// of a save batch, which the tick does not wait for (docs/PERFORMANCE.md,
+/// "Player state across kill -9").
+pub const WRITE_SLACK_TICKS: u64 = 2;
+
 /// What a run found.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -68,8 +77,13 @@ pub struct Report {
     pub kills: u32,
     /// Saved positions compared with the last acknowledged ones.
     pub checked: u64,
-    /// How far a saved position may lie from the last acknowledged one.
+    /// One save interval's travel.
+    pub interval_travel: f32,
+    /// How far a saved position may lie from the last acknowledged one:
+    /// `interval_travel` plus [`WRITE_SLACK_TICKS`] ticks of travel.
     pub allowed: f32,
+    /// Comparisons beyond `interval_travel` (losses or not).
+    pub beyond_interval: u64,
     /// The distances, sorted.
     pub distances: Vec<f32>,
     /// The comparisons beyond `allowed`.
@@ -105,10 +119,13 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         config.passwords.max_concurrent_hashes = Some(2);
     });
     let world = server.config().world.clone();
-    let allowed = world.max_speed * interval as f32 / f32::from(world.tick_rate_hz);
+    let per_tick = world.max_speed / f32::from(world.tick_rate_hz);
+    let interval_travel = per_tick * interval as f32;
+    let allowed = per_tick * (interval + WRITE_SLACK_TICKS) as f32;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let tokens = accounts(&server, options.bots).await?;
     let mut report = Report {
+        interval_travel,
         allowed,
         ..Report::default()
     };
@@ -153,6 +170,9 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
                 let distance = distance(before, played.welcome);
                 report.checked += 1;
                 report.distances.push(distance);
+                if distance > interval_travel + 0.5 {
+                    report.beyond_interval += 1;
+                }
                 if distance > allowed + 0.5 {
                     report.losses.push(Loss {
                         round,
@@ -338,8 +358,8 @@ pub fn check(report: &Report) -> anyhow::Result<()> {
         .max_by(|a, b| a.distance.total_cmp(&b.distance))
     {
         bail!(
-            "{} of {} saved positions lie beyond one save interval's travel ({} units) of \
-             the last acknowledged one; worst {:?}",
+            "{} of {} saved positions lie beyond one save interval's travel plus the write \
+             slack ({} units) of the last acknowledged one; worst {:?}",
             report.losses.len(),
             report.checked,
             report.allowed,

@@ -60,8 +60,9 @@ async fn main() -> anyhow::Result<()> {
     println!("seed {seed}");
     let report = run(&options).await?;
     println!(
-        "kills {}, saved positions compared {}, allowed distance {} units",
-        report.kills, report.checked, report.allowed
+        "kills {}, saved positions compared {}, one save interval's travel {} units, \
+         allowed with the write slack {} units",
+        report.kills, report.checked, report.interval_travel, report.allowed
     );
     println!(
         "distance saved-to-last-acknowledged: p50 {:.1}, p99 {:.1}, max {:.1} units",
@@ -70,7 +71,8 @@ async fn main() -> anyhow::Result<()> {
         report.quantile(1.0)
     );
     println!(
-        "password logins after restarts {}, losses {}",
+        "beyond one interval {}, password logins after restarts {}, losses {}",
+        report.beyond_interval,
         report.logins,
         report.losses.len()
     );
