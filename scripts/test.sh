@@ -5,12 +5,15 @@
 # runs the whole workspace's tests (unit, property, golden-vector, end-to-end
 # and browser tests), then the Python client's tests, whose end-to-end part
 # plays against that same binary. Extra arguments go to `cargo test`.
+# Both cargo commands enable the server's test-only feature fault-injection
+# (the recovery tests make worlds panic through it); `cargo test` must have it
+# too, or it would rebuild the binary without it for the server's own tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-test-deps.sh
-cargo build -p battlegrid-server --bin battlegrid
-cargo test --workspace --no-fail-fast "$@"
+cargo build -p battlegrid-server --bin battlegrid --features fault-injection
+cargo test --workspace --features battlegrid-server/fault-injection --no-fail-fast "$@"
 
 # Respect CARGO_TARGET_DIR or a configured target dir: ask cargo where it builds.
 target_dir=$(cargo metadata --format-version 1 --no-deps |

@@ -60,6 +60,8 @@ pub struct Config {
     pub world: crate::game::config::WorldConfig,
     /// The download and patch server: releases kept, deltas.
     pub patch: crate::patch::PatchConfig,
+    /// Fail recovery: supervised worlds.
+    pub recovery: crate::game::config::RecoveryConfig,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             quic: Default::default(),
             world: Default::default(),
             patch: Default::default(),
+            recovery: Default::default(),
         }
     }
 }

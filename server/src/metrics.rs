@@ -153,6 +153,31 @@ impl Collector for GameCollector {
                 help: "Ticks run",
                 cell: &s.ticks,
             },
+            Series {
+                name: "world_failures",
+                help: "World steps that panicked",
+                cell: &s.world_failures,
+            },
+            Series {
+                name: "worlds_restored",
+                help: "Worlds rebuilt from their players' saves after a panic",
+                cell: &s.worlds_restored,
+            },
+            Series {
+                name: "worlds_quarantined",
+                help: "Worlds taken out of the game for failing too often",
+                cell: &s.worlds_quarantined,
+            },
+            Series {
+                name: "tick_restarts",
+                help: "Panics on the tick thread outside any world, recovered from the saves",
+                cell: &s.tick_restarts,
+            },
+            Series {
+                name: "tick_stalls",
+                help: "Ticks still running past the watchdog's warning deadline",
+                cell: &s.tick_stalls,
+            },
         ];
         for series in counters {
             let counter = ConstCounter::new(GameStats::get(series.cell));

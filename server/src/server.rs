@@ -215,11 +215,13 @@ impl Server {
             proxies: Arc::clone(&proxies),
         };
         let patcher = tokio::spawn(Arc::clone(&patch).run(stop_rx.clone()));
+        let health = game.health();
         let public = public_router(
             Arc::clone(&auth),
             info,
             catalog,
             patch,
+            Arc::clone(&health),
             &config.http_limits,
             public_tls.is_some(),
         );
@@ -232,10 +234,18 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
+        let admin_app = admin_router(Arc::clone(&auth), metrics, health);
+        #[cfg(feature = "fault-injection")]
+        let admin_app = {
+            tracing::warn!(
+                "built with fault injection: /debug/faults is open on the admin listener"
+            );
+            admin_app.merge(crate::http::faults_router(game.faults()))
+        };
         let admin = tokio::spawn(serve(
             "admin",
             admin,
-            admin_router(Arc::clone(&auth), metrics),
+            admin_app,
             config.http_limits.clone(),
             ListenerOptions { tls: None, proxies },
             stop_rx,

@@ -100,6 +100,10 @@ error_codes! {
     /// budget, and the excess was dropped. The connection stays open; a
     /// client that keeps flooding is closed with [`ErrorCode::RATE_LIMITED`].
     COMMANDS_DROPPED = 19, KeepsOpen;
+    /// A notice: the world of the player's map failed and was rebuilt from
+    /// the saves. The client clears its view (the server's is new); a
+    /// `MapChanged` with the player's restored position follows.
+    WORLD_RESTORED = 20, KeepsOpen;
     /// An unexpected server-side failure; the message says no more than needed.
     INTERNAL = 100, Closes;
 }

@@ -24,12 +24,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Path of the `battlegrid` binary of the profile these tests were built in.
 pub fn battlegrid_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/battlegrid; the bins
-    // of this package (target/<profile>/<bin>) sit beside it already.
-    let mut profile_dir = exe.parent().expect("target/<profile>");
-    if profile_dir.file_name().is_some_and(|name| name == "deps") {
-        profile_dir = profile_dir.parent().expect("target/<profile>/deps");
-    }
+    // target/<profile>/deps/<test> (a test) or target/<profile>/<bin> (a
+    // harness binary) -> target/<profile>/battlegrid
+    let dir = exe.parent().expect("the executable's directory");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("target/<profile>")
+    } else {
+        dir
+    };
     let binary = profile_dir.join("battlegrid");
     assert!(
         binary.exists(),
@@ -229,6 +231,26 @@ impl TestServer {
             .expect("run kill");
         assert!(status.success(), "kill -TERM failed");
         child.wait().expect("wait for battlegrid")
+    }
+
+    /// Waits for the process to end by itself and returns its exit status;
+    /// panics (with the log) if it has not within `safety_net`, which is a
+    /// bound on a hang, never the thing a test asserts.
+    pub fn wait_exit(&mut self, safety_net: Duration) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("server is running");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("child status") {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                started.elapsed() < safety_net,
+                "server still running:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Kills the process (SIGKILL, so nothing unflushed survives) and

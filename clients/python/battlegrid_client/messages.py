@@ -51,6 +51,7 @@ class ErrorCode:
     INVALID_VALUE = 17
     UNKNOWN_MAP = 18
     COMMANDS_DROPPED = 19
+    WORLD_RESTORED = 20
     INTERNAL = 100
 
     @classmethod

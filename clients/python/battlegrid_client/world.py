@@ -83,6 +83,11 @@ class World:
                 self.view.pop(pid, None)
         elif isinstance(msg, m.StateUpdate):
             self.state_update(msg)
+        elif isinstance(msg, m.Error) and msg.code == m.ErrorCode.WORLD_RESTORED:
+            # The server rebuilt the map's world: its view of us starts
+            # empty and our intent is gone; a MapChanged places us next.
+            self.view.clear()
+            self._velocity = (0.0, 0.0)
         elif isinstance(msg, (m.ShoutHeard, m.BroadcastHeard)):
             self.heard.append(msg)
             del self.heard[:-1000]

@@ -113,6 +113,20 @@ def test_map_changed_to_another_map_clears_the_view():
     assert w.predicted_position() == P(8.0, 8.0)
 
 
+def test_world_restored_clears_the_view_and_stops_then_map_changed_places():
+    """WORLD_RESTORED: the view is emptied and the avatar stops; the MapChanged of the same map snaps it."""
+    w, clock = world()
+    w.apply(m.EntitiesEntered((m.EntityInfo(7, "ann", P(1.0, 2.0)),)))
+    w.intent_sent(intent(1, 1.0, 0.0, 20.0))
+    w.apply(m.Error(m.ErrorCode.WORLD_RESTORED, "restored"))
+    assert w.view == {}
+    w.apply(m.MapChanged(m.MapInfo("t", 200, 150, 2, 2), 1, P(90.0, 100.0), 0, True, "restored"))
+    clock.now = 2.0
+    assert w.predicted_position() == P(90.0, 100.0)
+    w.apply(m.EntitiesEntered((m.EntityInfo(7, "ann", P(3.0, 2.0)),)))
+    assert w.view[7].position == P(3.0, 2.0)
+
+
 def test_own_record_is_kept_and_pulls_the_prediction_back_from_a_wall():
     """The own record is not a player in view; it resets the prediction only
     when the prediction ran further off than a wall-free walk can explain."""

@@ -146,3 +146,32 @@ impl Default for WorldConfig {
         }
     }
 }
+
+/// Fail recovery: when a world that keeps failing is quarantined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// A world whose step panics this many times within
+    /// `world_failures_window_ms` is quarantined: its players go to the
+    /// default map (which itself is always restored). Default 3.
+    pub world_failures_max: u32,
+    /// The window of `world_failures_max`. Default 60 000 ms.
+    pub world_failures_window_ms: u64,
+    /// A tick still running after this long is logged (with its phase and
+    /// world), counted, and makes `/healthz` answer 503. Default 1000 ms.
+    pub tick_stall_warn_ms: u64,
+    /// A tick still running after this long ends the process (exit code
+    /// 70) for a supervisor to restart it. Default 10 000 ms.
+    pub tick_stall_exit_ms: u64,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            world_failures_max: 3,
+            world_failures_window_ms: 60_000,
+            tick_stall_warn_ms: 1000,
+            tick_stall_exit_ms: 10_000,
+        }
+    }
+}

@@ -35,6 +35,7 @@ use super::config::QuicConfig;
 use super::peer::Peer;
 use super::session::{frame_error, read_loop, say_last, write_loop};
 use super::stats::{GameStats, HandshakeFailure};
+use super::tick::link::ClientLink;
 use super::tick::{Control, Joining, SavedPlace};
 use crate::auth::{Lookup, TokenTable, now_ms, token_hash};
 use crate::store::{AccountId, Store};
@@ -297,8 +298,10 @@ impl Gateway {
             player,
             name,
             saved,
-            peer: Arc::clone(&peer),
-            commands,
+            link: ClientLink {
+                peer: Arc::clone(&peer),
+                commands,
+            },
         };
         if self.control.send(Control::Join(Box::new(joining))).is_err() {
             let code = ErrorCode::SERVER_UNAVAILABLE;

@@ -10,7 +10,10 @@
 //! - [`tick`]: the tick thread (the bridge to the simulation).
 //! - [`persist`]: the saver task writing positions to the store.
 //! - [`worlds`]: a simulation per map, and which world each player is in.
+//! - [`watchdog`]: notices a stuck tick; what `/healthz` and `/readyz` say.
 //! - [`catalog`]: the live maps and load errors, for the HTTP map API.
+//! - `faults` (tests and the `fault-injection` feature only): panics and
+//!   stalls on command.
 //!
 //! [`GameListener::bind`] builds everything that can fail (certificate,
 //! maps, worlds, socket) so a bad configuration stops the server at start;
@@ -23,6 +26,8 @@
 
 pub mod catalog;
 pub mod config;
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod faults;
 pub mod gateway;
 pub mod peer;
 pub mod persist;
@@ -31,6 +36,7 @@ pub mod stats;
 pub mod tick;
 pub mod tls;
 pub mod transport;
+pub mod watchdog;
 pub mod worlds;
 
 use std::net::SocketAddr;
@@ -43,6 +49,7 @@ use tokio::sync::{mpsc, watch};
 use self::catalog::MapCatalog;
 use self::gateway::Gateway;
 use self::stats::GameStats;
+use self::tick::core::{CoreSettings, TickCore};
 use self::tick::{Control, TickLoop};
 use self::tls::TlsError;
 use self::worlds::{Worlds, WorldsError};
@@ -99,6 +106,9 @@ pub enum GameError {
     /// The OS refused a thread for the tick loop.
     #[error("starting the tick thread")]
     TickThread(#[source] std::io::Error),
+    /// The OS refused a thread for the watchdog.
+    #[error("starting the watchdog thread")]
+    WatchdogThread(#[source] std::io::Error),
 }
 
 /// A bound game listener, not yet serving.
@@ -226,19 +236,37 @@ impl GameListener {
                 }
             })
         };
+        #[cfg(feature = "fault-injection")]
+        let faults = self.worlds.faults();
+        let beat = self.worlds.heartbeat();
+        let health = Arc::new(watchdog::Health::new(
+            Arc::clone(&beat),
+            Duration::from_millis(self.config.recovery.tick_stall_warn_ms),
+        ));
+        let core = TickCore::new(
+            self.worlds,
+            Arc::clone(&self.catalog),
+            CoreSettings {
+                limits: self.config.quic.clone(),
+                recovery: self.config.recovery.clone(),
+                stats_every: self.config.world.stats_every_ticks,
+            },
+            Arc::clone(&stats),
+            std::time::Instant::now(),
+        );
         let tick_loop = TickLoop {
-            worlds: self.worlds,
-            catalog: Arc::clone(&self.catalog),
+            core,
             control: control_rx,
             saves: saves_tx,
-            limits: self.config.quic.clone(),
-            stats_every: self.config.world.stats_every_ticks,
-            stats: Arc::clone(&stats),
+            #[cfg(feature = "fault-injection")]
+            faults: Arc::clone(&faults),
         };
         let tick = std::thread::Builder::new()
             .name("battlegrid-tick".into())
             .spawn(move || tick_loop.run())
             .map_err(GameError::TickThread)?;
+        watchdog::spawn(beat, Arc::clone(&stats), &self.config.recovery)
+            .map_err(GameError::WatchdogThread)?;
         let gateway = Arc::new(Gateway::new(
             self.config.quic.clone(),
             tokens,
@@ -250,6 +278,9 @@ impl GameListener {
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));
         tracing::info!(listener = "game", addr = %self.addr, "listening");
         Ok(RunningGame {
+            health,
+            #[cfg(feature = "fault-injection")]
+            faults,
             endpoint: self.endpoint,
             control: control_tx,
             stop: stop_tx,
@@ -264,6 +295,11 @@ impl GameListener {
 
 /// A serving game listener.
 pub struct RunningGame {
+    /// What the health endpoints answer.
+    health: Arc<watchdog::Health>,
+    /// Faults the admin listener's debug routes arm (tests only).
+    #[cfg(feature = "fault-injection")]
+    faults: Arc<faults::Faults>,
     endpoint: quinn::Endpoint,
     /// To tell the tick thread to stop.
     control: std::sync::mpsc::Sender<Control>,
@@ -283,10 +319,22 @@ impl RunningGame {
         Arc::clone(&self.stats)
     }
 
+    /// What `/healthz` and `/readyz` answer.
+    pub fn health(&self) -> Arc<watchdog::Health> {
+        Arc::clone(&self.health)
+    }
+
+    /// The faults tests can arm in the tick thread.
+    #[cfg(feature = "fault-injection")]
+    pub fn faults(&self) -> Arc<faults::Faults> {
+        Arc::clone(&self.faults)
+    }
+
     /// Graceful stop: refuse new connections, tell every client
     /// `SHUTTING_DOWN`, let every player leave and write every position to
     /// the store. The caller flushes the store afterwards.
     pub async fn shut_down(self) {
+        self.health.drain();
         self.endpoint.set_server_config(None);
         self.forwarder.abort();
         let _ = self.stop.send(true);

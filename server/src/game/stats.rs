@@ -43,6 +43,16 @@ pub struct GameStats {
     pub ticks_skipped: AtomicU64,
     /// Position saves that failed in the store.
     pub save_failures: AtomicU64,
+    /// World steps that panicked.
+    pub world_failures: AtomicU64,
+    /// Worlds rebuilt from their players' saves after a panic.
+    pub worlds_restored: AtomicU64,
+    /// Worlds taken out of the game for failing too often.
+    pub worlds_quarantined: AtomicU64,
+    /// Panics on the tick thread outside any world's step.
+    pub tick_restarts: AtomicU64,
+    /// Ticks the watchdog found running past the warning deadline.
+    pub tick_stalls: AtomicU64,
     /// Players in the world at the end of the last tick.
     pub players: AtomicU64,
     /// Ticks run since start.

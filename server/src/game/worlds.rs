@@ -14,6 +14,14 @@
 //! Every world is created at the current tick number, so the tick numbers
 //! clients see (`StateUpdate.tick`, `Pong.tick`) never go backwards when a
 //! player changes maps.
+//!
+//! Each world steps inside its own `catch_unwind`: a panic in one map's
+//! simulation fails that world only ([`Stepped::failed`]); the others have
+//! run their tick. The tick core then rebuilds the failed world from its
+//! players' last saved places ([`Worlds::restore`]) or, when it keeps
+//! failing, sends them to the default map ([`Worlds::quarantine`]). Seats
+//! live here, outside the simulations, so both know who was on a failed map
+//! without reading its broken simulation.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -22,6 +30,7 @@ use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, TickOutput};
 
 use super::config::WorldConfig;
+use super::watchdog::{Heartbeat, Phase};
 use crate::maps::{LoadedMap, MapEvent, MapLoadError};
 
 /// Why the worlds could not be built at start.
@@ -76,6 +85,26 @@ pub enum Applied {
     Nothing,
 }
 
+/// What one [`Worlds::step`] produced.
+#[derive(Default)]
+pub struct Stepped {
+    /// The output of every world that stepped, in name order.
+    pub outputs: Vec<(Arc<str>, TickOutput)>,
+    /// The worlds whose step panicked, with the panic's message. Each must
+    /// be restored or quarantined before the next step.
+    pub failed: Vec<(Arc<str>, String)>,
+}
+
+/// How to put a player back into a rebuilt world.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rejoin {
+    /// Its last saved position on that map; `None` means a spawn point.
+    pub position: Option<Position>,
+    /// Whether its client has not had `Welcome` yet (it joined in the
+    /// failed tick): it joins afresh instead of being moved.
+    pub fresh: bool,
+}
+
 /// Why a player cannot change maps.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeMapError {
@@ -103,6 +132,11 @@ pub struct Worlds {
     /// Players moved to another map whose arrival runs in the next step.
     arriving: Vec<PlayerId>,
     tick: u64,
+    /// What the watchdog reads: which world is stepping.
+    beat: Arc<Heartbeat>,
+    /// Faults armed by tests (see [`super::faults`]).
+    #[cfg(any(test, feature = "fault-injection"))]
+    faults: Arc<super::faults::Faults>,
 }
 
 impl Worlds {
@@ -136,6 +170,9 @@ impl Worlds {
             leaving: HashMap::new(),
             arriving: Vec::new(),
             tick: 0,
+            beat: Arc::default(),
+            #[cfg(any(test, feature = "fault-injection"))]
+            faults: Arc::default(),
         };
         for map in maps {
             worlds.add(Arc::new(map));
@@ -150,6 +187,17 @@ impl Worlds {
         let mut sim = Simulation::new(map.spec.clone(), self.settings.clone(), seed);
         sim.start_at_tick(self.tick);
         self.worlds.insert(name, World { sim, map });
+    }
+
+    /// The heartbeat the tick publishes for the watchdog.
+    pub fn heartbeat(&self) -> Arc<Heartbeat> {
+        Arc::clone(&self.beat)
+    }
+
+    /// The faults tests can arm in these worlds and their tick thread.
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub fn faults(&self) -> Arc<super::faults::Faults> {
+        Arc::clone(&self.faults)
     }
 
     /// The last tick run (0 before the first).
@@ -190,13 +238,15 @@ impl Worlds {
     /// default map (at a spawn point) when it has no saved place or that map
     /// is not loaded. The player must not be in a world already.
     pub fn join(&mut self, id: PlayerId, name: String, saved: Option<(&str, Position)>) {
-        let (map, position) = match saved {
-            Some((map, position)) if self.worlds.contains_key(map) => {
-                (Arc::clone(self.key(map)), Some(position))
-            }
-            _ => (Arc::clone(&self.default_map), None),
+        let (map, position) =
+            match saved.and_then(|(m, p)| Some((self.worlds.get_key_value(m)?.0, p))) {
+                Some((map, position)) => (Arc::clone(map), Some(position)),
+                None => (Arc::clone(&self.default_map), None),
+            };
+        let Some(world) = self.worlds.get_mut(&map) else {
+            tracing::error!(player = id.0, map = %map, "no world for the default map; join dropped");
+            return;
         };
-        let world = self.world_mut(&map);
         world.sim.push(Input::Join {
             id,
             name: name.clone(),
@@ -208,7 +258,9 @@ impl Worlds {
     /// Takes `id` out of its world (its position is saved by that world).
     pub fn leave(&mut self, id: PlayerId) {
         if let Some(seat) = self.players.remove(&id) {
-            self.world_mut(&seat.map).sim.push(Input::Leave { id });
+            if let Some(world) = self.world_mut(&seat.map) {
+                world.sim.push(Input::Leave { id });
+            }
             self.leaving.insert(id, seat.map);
         }
     }
@@ -219,7 +271,9 @@ impl Worlds {
             return;
         };
         let map = Arc::clone(&seat.map);
-        self.world_mut(&map).sim.push(input);
+        if let Some(world) = self.world_mut(&map) {
+            world.sim.push(input);
+        }
     }
 
     /// Moves `id` to a spawn point of map `target` (it asked with
@@ -233,38 +287,145 @@ impl Worlds {
             return Err(ChangeMapError::AlreadyThere(target.to_owned()));
         }
         let reason = format!("you moved to the map {target:?}");
-        let target = Arc::clone(self.key(target));
+        let Some((target, _)) = self.worlds.get_key_value(target) else {
+            return Err(ChangeMapError::UnknownMap(target.to_owned()));
+        };
+        let target = Arc::clone(target);
         self.transfer(id, target, reason);
         Ok(())
     }
 
-    /// Leave in the player's world, arrive at a spawn point of `target`.
+    /// Leave in the player's world, arrive at a spawn point of `target`
+    /// (a live world: callers look it up).
     fn transfer(&mut self, id: PlayerId, target: Arc<str>, reason: String) {
         let Some(seat) = self.players.get_mut(&id) else {
             return;
         };
-        let from = std::mem::replace(&mut seat.map, Arc::clone(&target));
-        let name = seat.name.clone();
-        if let Some(world) = self.worlds.get_mut(&from) {
-            world.sim.push(Input::Leave { id });
-        }
-        self.world_mut(&target).sim.push(Input::Arrive {
+        let Some(world) = self.worlds.get_mut(&target) else {
+            return;
+        };
+        world.sim.push(Input::Arrive {
             id,
-            name,
+            name: seat.name.clone(),
             position: None,
             reason,
         });
+        let from = std::mem::replace(&mut seat.map, target);
+        if let Some(world) = self.worlds.get_mut(&from) {
+            world.sim.push(Input::Leave { id });
+        }
         self.arriving.push(id);
     }
 
-    /// Runs one tick of every world, in name order.
-    pub fn step(&mut self) -> Vec<(Arc<str>, TickOutput)> {
+    /// Runs one tick of every world, in name order. A world whose step
+    /// panics is reported in [`Stepped::failed`]; the others step as usual.
+    pub fn step(&mut self) -> Stepped {
         self.tick += 1;
         self.leaving.clear();
-        self.worlds
-            .iter_mut()
-            .map(|(name, world)| (Arc::clone(name), world.sim.step()))
-            .collect()
+        let mut stepped = Stepped::default();
+        #[cfg(any(test, feature = "fault-injection"))]
+        let faults = &self.faults;
+        self.beat.phase(Phase::Step);
+        for (name, world) in &mut self.worlds {
+            self.beat.world(Some(name));
+            // AssertUnwindSafe: after a panic the world's simulation may
+            // hold broken invariants, but nothing reads it again: the
+            // caller must restore or quarantine a failed world before the
+            // next step, and both drop the simulation unread (seats, kept
+            // here outside it, say who was on the map). Nothing else is
+            // borrowed by the closure.
+            let step = std::panic::AssertUnwindSafe(|| {
+                #[cfg(any(test, feature = "fault-injection"))]
+                faults.before_world_step(name);
+                world.sim.step()
+            });
+            match std::panic::catch_unwind(step) {
+                Ok(out) => stepped.outputs.push((Arc::clone(name), out)),
+                Err(payload) => stepped
+                    .failed
+                    .push((Arc::clone(name), panic_message(payload.as_ref()))),
+            }
+        }
+        self.beat.world(None);
+        stepped
+    }
+
+    /// The live maps' names, in name order.
+    pub fn map_names(&self) -> Vec<Arc<str>> {
+        self.worlds.keys().cloned().collect()
+    }
+
+    /// Throws away the simulation of `map` (unread) and builds it anew at
+    /// the current tick with the players seated on it, each placed as
+    /// `rejoin` says: fresh ones join (greeted with `Welcome`), the others
+    /// arrive (greeted with `MapChanged`, `relocated: true`, `seq: 0`).
+    /// Returns the players that arrived (to be told why); empty when `map`
+    /// is not live.
+    pub fn restore(&mut self, map: &str, rejoin: impl Fn(PlayerId) -> Rejoin) -> Vec<PlayerId> {
+        let Some(world) = self.worlds.get_mut(map) else {
+            return Vec::new();
+        };
+        let seed = self.seed ^ fnv1a(map.as_bytes());
+        world.sim = Simulation::new(world.map.spec.clone(), self.settings.clone(), seed);
+        world.sim.start_at_tick(self.tick);
+        let reason = format!("the map {map:?} was restored after a server fault");
+        let mut moved = Vec::new();
+        for (&id, seat) in self.players.iter().filter(|(_, s)| &*s.map == map) {
+            let Rejoin { position, fresh } = rejoin(id);
+            let name = seat.name.clone();
+            world.sim.push(if fresh {
+                Input::Join { id, name, position }
+            } else {
+                moved.push(id);
+                Input::Arrive {
+                    id,
+                    name,
+                    position,
+                    reason: reason.clone(),
+                }
+            });
+        }
+        moved
+    }
+
+    /// Takes the world of `map` out of the game (its simulation dropped
+    /// unread) and sends its players to spawn points of the default map.
+    /// `fresh` says which joined in the failed tick (they join there
+    /// afresh). Returns how many moved, or `None` when `map` is the default
+    /// map (which stays: new players need it) or not live.
+    pub fn quarantine(&mut self, map: &str, fresh: impl Fn(PlayerId) -> bool) -> Option<usize> {
+        if map == &*self.default_map {
+            return None;
+        }
+        self.worlds.remove(map)?;
+        let reason = format!(
+            "the map {map:?} failed and is closed for now; you are on the map {:?}",
+            &*self.default_map
+        );
+        let default = Arc::clone(&self.default_map);
+        let world = self.worlds.get_mut(&default)?;
+        let mut moved = 0;
+        for (&id, seat) in self.players.iter_mut().filter(|(_, s)| &*s.map == map) {
+            seat.map = Arc::clone(&default);
+            let name = seat.name.clone();
+            world.sim.push(if fresh(id) {
+                Input::Join {
+                    id,
+                    name,
+                    position: None,
+                }
+            } else {
+                self.arriving.push(id);
+                Input::Arrive {
+                    id,
+                    name,
+                    position: None,
+                    reason: reason.clone(),
+                }
+            });
+            moved += 1;
+        }
+        Some(moved)
     }
 
     /// Where the players moved to another map by the last [`Worlds::step`]
@@ -308,6 +469,9 @@ impl Worlds {
                     &*self.default_map
                 );
                 let default = Arc::clone(&self.default_map);
+                let Some(target) = self.worlds.get_mut(&default) else {
+                    return Applied::Nothing;
+                };
                 let mut moved = 0;
                 for id in world.sim.player_ids() {
                     let Some(seat) = self.players.get_mut(&id) else {
@@ -316,10 +480,9 @@ impl Worlds {
                     // The old world is gone with everyone in it: no Leave
                     // to send there, only the arrival.
                     seat.map = Arc::clone(&default);
-                    let name = seat.name.clone();
-                    self.world_mut(&default).sim.push(Input::Arrive {
+                    target.sim.push(Input::Arrive {
                         id,
-                        name,
+                        name: seat.name.clone(),
                         position: None,
                         reason: reason.clone(),
                     });
@@ -332,17 +495,27 @@ impl Worlds {
         }
     }
 
-    fn key(&self, name: &str) -> &Arc<str> {
-        self.worlds
-            .get_key_value(name)
-            .map(|(k, _)| k)
-            .expect("callers check the map is loaded")
+    /// The world of a seat's map. Every change that removes a world
+    /// (`apply`, `quarantine`) reseats its players first, so `None` means
+    /// a bug; it is logged, and the input dropped, rather than taking the
+    /// tick thread down.
+    fn world_mut(&mut self, name: &str) -> Option<&mut World> {
+        let world = self.worlds.get_mut(name);
+        if world.is_none() {
+            tracing::error!(map = name, "a seat names a map with no world");
+        }
+        world
     }
+}
 
-    fn world_mut(&mut self, name: &str) -> &mut World {
-        self.worlds
-            .get_mut(name)
-            .expect("a seat always names a live world")
+/// The text of a panic's payload (what `panic!` was given), for the log.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }
 
@@ -456,7 +629,7 @@ mod tests {
             Err(ChangeMapError::AlreadyThere("small".into()))
         );
         w.change_map(id, "world").unwrap();
-        let out = w.step();
+        let out = w.step().outputs;
         assert_eq!(map_changes(&out), vec![(id, "world".to_owned())]);
         let (map, at) = w.position(id).unwrap();
         assert_eq!(map.as_ref(), "world");
@@ -481,7 +654,7 @@ mod tests {
             name: "world".into(),
         };
         assert!(matches!(w.apply(&removed), Applied::Removed(1)));
-        let out = w.step();
+        let out = w.step().outputs;
         assert_eq!(map_changes(&out), vec![(PlayerId(1), "small".to_owned())]);
         assert!(!w.live_maps().contains_key("world"));
 
@@ -494,7 +667,7 @@ mod tests {
         let back = MapEvent::Loaded(Arc::new(shipped("world")));
         assert!(matches!(w.apply(&back), Applied::Added));
         assert!(matches!(w.apply(&back), Applied::Unchanged));
-        let out = w.step();
+        let out = w.step().outputs;
         assert!(
             out.iter().all(|(_, o)| o.tick == w.tick()),
             "one tick number"

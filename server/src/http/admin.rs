@@ -1,4 +1,4 @@
-//! The admin listener's router (loopback by default): `/healthz`,
+//! The admin listener's router (loopback by default): `/healthz`, `/readyz`,
 //! `/metrics` (Prometheus) and the admin API's session endpoint, with the
 //! same security headers as the public listener. The
 //! dashboard and the rest of the admin API come with later issues; the
@@ -12,14 +12,15 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::public::{healthz, method_not_allowed, not_found};
+use super::public::{method_not_allowed, not_found};
 use crate::auth::{self, AuthState};
+use crate::game::watchdog::Health;
 use crate::metrics::{CONTENT_TYPE, Metrics};
 
 /// Router of the admin listener.
-pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>) -> Router {
+pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
     let router = Router::new()
-        .route("/healthz", get(healthz))
+        .merge(super::health_router(health))
         .route(
             "/metrics",
             get(move || async move {

@@ -13,7 +13,10 @@
 mod admin;
 pub mod client_addr;
 pub mod config;
+#[cfg(feature = "fault-injection")]
+mod faults;
 mod headers;
+mod health;
 mod json_errors;
 mod maps;
 mod patch;
@@ -24,7 +27,10 @@ pub mod tls;
 
 pub use admin::admin_router;
 pub use client_addr::{ClientAddr, TrustedProxies};
+#[cfg(feature = "fault-injection")]
+pub use faults::faults_router;
 pub use headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY, with_security_headers};
+pub use health::health_router;
 pub use maps::maps_router;
 pub use patch::patch_router;
 pub use public::{GameInfo, ServerInfo, public_router};

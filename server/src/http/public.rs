@@ -1,7 +1,7 @@
 //! The public listener's router: sign-up page (with its script and
-//! stylesheet), health, server info, the auth API, the map downloads, the
-//! patch API, and the layers every request passes (body limit, request
-//! timeout, JSON 404/405, security headers).
+//! stylesheet), health and readiness, server info, the auth API, the map
+//! downloads, the patch API, and the layers every request passes (body
+//! limit, request timeout, JSON 404/405, security headers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::auth::{self, ApiError, AuthState};
 use crate::config::HttpLimits;
 use crate::game::catalog::MapCatalog;
+use crate::game::watchdog::Health;
 use crate::patch::PatchService;
 
 const SIGNUP_PAGE: &str = include_str!("../web/signup.html");
@@ -47,6 +48,7 @@ pub fn public_router(
     info: ServerInfo,
     catalog: Arc<MapCatalog>,
     patch: Arc<PatchService>,
+    health: Arc<Health>,
     limits: &HttpLimits,
     tls: bool,
 ) -> Router {
@@ -71,7 +73,7 @@ pub fn public_router(
                 )
             }),
         )
-        .route("/healthz", get(healthz))
+        .merge(super::health_router(health))
         .route(
             "/v1/server-info",
             get(move || async move { Json(info.clone()) }),
@@ -85,14 +87,6 @@ pub fn public_router(
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .layer(middleware::from_fn(super::json_errors::json_errors));
     super::with_security_headers(router, tls)
-}
-
-/// `GET /healthz`: 200 once the server is serving.
-pub async fn healthz() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "status": "ok" })),
-    )
 }
 
 /// JSON 404 for unknown paths.
