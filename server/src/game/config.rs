@@ -1,11 +1,13 @@
 //! Configuration of the game listener and the world it serves: the TLS
 //! certificate (`[tls]`), QUIC transport and per-connection limits
-//! (`[quic]`), and the simulation's rules and built-in map (`[world]`).
+//! (`[quic]`), the simulation's rules and built-in map (`[world]`), and
+//! fail recovery (`[recovery]`).
 //!
 //! Every default is documented on its field; docs/API.md lists the keys.
 //! This module only describes settings; [`crate::game::tls`],
-//! [`crate::game::transport`] and [`crate::game::world`] turn them into
-//! the objects quinn, rustls and the simulation use.
+//! [`crate::game::transport`], [`crate::game::worlds`] and
+//! [`crate::game::watchdog`] turn them into the objects quinn, rustls, the
+//! simulation and the watchdog use.
 
 use std::path::PathBuf;
 
