@@ -7,6 +7,8 @@
 use std::time::Instant;
 
 use battlegrid_protocol::client::assets::{apply_delta, make_delta};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -15,15 +17,10 @@ fn main() {
     let len = mib << 20;
     // Incompressible content, the hard case: only the delta can save
     // bytes, and the changed MiB is new noise too.
-    let noise = |len: usize, mut x: u64| -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+    let noise = |len: usize, seed: u64| {
+        let mut bytes = vec![0u8; len];
+        ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut bytes);
+        bytes
     };
     let old = noise(len, 0x9e37_79b9_7f4a_7c15);
     let mut new = old.clone();

@@ -87,12 +87,10 @@ fn teleport_attempt_is_corrected_not_honoured() {
     );
 }
 
-/// Blocked tiles stop movement along the blocked axis only (sliding), and
-/// the map edge stops it too.
-#[test]
-fn walls_and_map_edge_stop_movement() {
-    // Tile (2, 0) of 16 units is blocked: x in [32, 48), y in [0, 16).
-    let map = MapSpec::new(
+/// A 64x64 map of 16-unit tiles whose tile (2, 0) is blocked: x in
+/// [32, 48), y in [0, 16).
+fn wall_map() -> MapSpec {
+    MapSpec::new(
         "wall",
         (64, 64),
         16,
@@ -100,9 +98,15 @@ fn walls_and_map_edge_stop_movement() {
         &[(2, 0)],
         vec![Position::new(1.0, 1.0)],
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Blocked tiles stop movement along the blocked axis only (sliding), and
+/// the map edge stops it too.
+#[test]
+fn walls_and_map_edge_stop_movement() {
     let (mut sim, _) = world(
-        map,
+        wall_map(),
         SimSettings::default(),
         &[
             (1, Position::new(30.0, 8.0)),
@@ -154,18 +158,8 @@ fn own_records(out: &battlegrid_sim::TickOutput, id: u64) -> Vec<Position> {
 /// once it stands still.
 #[test]
 fn walking_player_is_told_its_own_position() {
-    // Tile (2, 0) of 16 units is blocked: x in [32, 48), y in [0, 16).
-    let map = MapSpec::new(
-        "wall",
-        (64, 64),
-        16,
-        (1, 1),
-        &[(2, 0)],
-        vec![Position::new(1.0, 1.0)],
-    )
-    .unwrap();
     let (mut sim, _) = world(
-        map,
+        wall_map(),
         SimSettings::default(),
         &[(1, Position::new(24.0, 8.0))],
     );

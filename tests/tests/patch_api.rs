@@ -11,6 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use battlegrid_tests::server::{TestServer, battlegrid_binary};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 /// Safety net for waiting on the server (never what a test asserts).
@@ -85,15 +87,9 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// Deterministic incompressible bytes.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut bytes = vec![0; len];
+    ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut bytes);
+    bytes
 }
 
 fn server_with_assets(files: &[(&str, Vec<u8>)]) -> (TestServer, PathBuf) {
