@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 use crate::game::stats::GameStats;
 
-/// The content type of [`render`]'s output.
+/// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What `/metrics` shows: the game's series (prefixed `battlegrid_`) and
