@@ -131,13 +131,20 @@ proptest! {
         prop_assert_eq!(without_empty(views.views.clone()), without_empty(expected_views(&sim, settings.view_radius)));
         // Who holds a non-zero intent: a direction at a multiple of 45
         // degrees is never zero, so the speed decides.
+        // Moves beyond a player's per-tick budget are dropped by the sim, so
+        // the last move within the budget is the one that stands.
         let mut walking = BTreeMap::new();
         for (tick, tick_moves) in moves.into_iter().enumerate() {
+            let mut applied: BTreeMap<u64, u32> = BTreeMap::new();
             for (who, heading, speed) in tick_moves {
                 let id = players[who.index(players.len())].0;
                 let angle = f32::from(heading) * std::f32::consts::FRAC_PI_4;
                 sim.push(walk(&sim, id, tick as u32 + 1, angle.cos(), angle.sin(), speed));
-                walking.insert(PlayerId(id), speed > 0.0);
+                let count = applied.entry(id).or_default();
+                *count += 1;
+                if *count <= settings.max_commands_per_tick {
+                    walking.insert(PlayerId(id), speed > 0.0);
+                }
             }
             let out = sim.step();
             views.apply(&out);
