@@ -184,21 +184,7 @@ async fn updates_download_only_what_changed() {
     // the new release.
     let other = tempfile::tempdir().unwrap();
     let before = manifest(&server).await;
-    let slow = Command::new(battlegrid_binary())
-        .args([
-            "fetch-assets",
-            "--json",
-            "--max-rate",
-            "2000000",
-            "--server",
-            &server.url(""),
-            "--dir",
-        ])
-        .arg(other.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = spawn_rate_capped(&server, other.path());
     let partial = other.path().join(".battlegrid/partial");
     wait_for_partial_bytes(&partial, 1).await;
     std::fs::write(assets.join("readme.txt"), b"hello, new release").unwrap();
@@ -222,20 +208,7 @@ async fn updates_download_only_what_changed() {
     // Interrupted: kill the updater once part of the big file is in, then
     // run it again: it resumes, and transfers only the rest.
     let third = tempfile::tempdir().unwrap();
-    let mut slow = Command::new(battlegrid_binary())
-        .args([
-            "fetch-assets",
-            "--max-rate",
-            "2000000",
-            "--server",
-            &server.url(""),
-            "--dir",
-        ])
-        .arg(third.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut slow = spawn_rate_capped(&server, third.path());
     let partial = third.path().join(".battlegrid/partial");
     let kept = wait_for_partial_bytes(&partial, 1 << 20).await;
     slow.kill().unwrap();
@@ -284,6 +257,26 @@ async fn updates_download_only_what_changed() {
         !fourth.path().join("readme.txt").exists(),
         "a corrupt file was installed"
     );
+}
+
+/// Starts the updater capped at 2 MB/s (so a test can act while it
+/// downloads), its JSON report piped.
+fn spawn_rate_capped(server: &TestServer, dir: &Path) -> std::process::Child {
+    Command::new(battlegrid_binary())
+        .args([
+            "fetch-assets",
+            "--json",
+            "--max-rate",
+            "2000000",
+            "--server",
+            &server.url(""),
+            "--dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn largest_file(dir: &Path) -> Option<(PathBuf, u64)> {
