@@ -406,6 +406,11 @@ async fn a_large_file_streams_with_flat_memory() {
     let before = rss().await;
     let mut response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), 200);
+    // Named by its hash, so caches may keep it forever.
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     let (mut received, mut peak) = (0u64, before);
     let mut next_sample = 0u64;
     while let Some(chunk) = response.chunk().await.unwrap() {
