@@ -59,6 +59,19 @@ pub enum ClientMessage {
         /// characters.
         map: String,
     },
+    /// First message on the control stream instead of `Hello`, when the
+    /// client comes back after its connection dropped: the resume token of
+    /// the last [`ServerMessage::ResumeToken`] stands for the session token.
+    /// The server answers as to `Hello` (`Welcome`, or `Reject` with
+    /// `INVALID_TOKEN` once the resume token expired or its session ended;
+    /// the client then falls back to `Hello`). Send it only to a server
+    /// that sent a `ResumeToken`: older servers do not know this variant.
+    Resume {
+        /// Must equal the server's [`crate::PROTOCOL_VERSION`].
+        version: u16,
+        /// The token of the last `ResumeToken`, unchanged.
+        token: String,
+    },
 }
 
 /// A movement intent: direction and speed, never a position to jump to.
@@ -236,5 +249,17 @@ pub enum ServerMessage {
         relocated: bool,
         /// What happened, in words for the player.
         reason: String,
+    },
+    /// A short-lived token that resumes this session on a new connection
+    /// without logging in again ([`ClientMessage::Resume`]). Sent right
+    /// after `Welcome` and then again before the previous one expires; the
+    /// newest replaces the older ones. It is bound to the account and to
+    /// the session token it came from: logging out, or the session
+    /// expiring, ends it too. Opaque to clients.
+    ResumeToken {
+        /// At most [`MAX_TOKEN_LEN`] bytes of ASCII.
+        token: String,
+        /// How long it stays valid from now, in milliseconds.
+        valid_for_ms: u32,
     },
 }

@@ -63,7 +63,9 @@ impl ClientMessage {
     /// Checks the limits of every field; `Ok` means the message may be acted on.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
-            ClientMessage::Hello { token, .. } if token.len() > MAX_TOKEN_LEN => {
+            ClientMessage::Hello { token, .. } | ClientMessage::Resume { token, .. }
+                if token.len() > MAX_TOKEN_LEN =>
+            {
                 Err(ValidationError::TokenTooLong(token.len()))
             }
             ClientMessage::Shout { text } | ClientMessage::Broadcast { text } => {
@@ -71,7 +73,9 @@ impl ClientMessage {
             }
             ClientMessage::Move(intent) => intent.validate(),
             ClientMessage::ChangeMap { map } => validate_map_name(map),
-            ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(()),
+            ClientMessage::Hello { .. }
+            | ClientMessage::Resume { .. }
+            | ClientMessage::Ping { .. } => Ok(()),
         }
     }
 }

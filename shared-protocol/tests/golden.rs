@@ -62,6 +62,13 @@ fn client_fixtures() -> Vec<(&'static str, ClientMessage)> {
                 map: "harbour".into(),
             },
         ),
+        (
+            "client_resume.bin",
+            ClientMessage::Resume {
+                version: PROTOCOL_VERSION,
+                token: "r1.Ab-9".into(),
+            },
+        ),
     ]
 }
 
@@ -180,6 +187,13 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
                 seq: 301,
                 relocated: true,
                 reason: "your tile became blocked; moved to the nearest free tile".into(),
+            },
+        ),
+        (
+            "server_resume_token.bin",
+            ServerMessage::ResumeToken {
+                token: "r1.Ab-9".into(),
+                valid_for_ms: 300_000,
             },
         ),
     ]

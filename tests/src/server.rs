@@ -81,6 +81,8 @@ pub struct TestServer {
     pub http: SocketAddr,
     /// Admin HTTP listener.
     pub admin: SocketAddr,
+    /// QUIC game listener.
+    pub game: SocketAddr,
 }
 
 impl TestServer {
@@ -118,6 +120,7 @@ impl TestServer {
                 .collect(),
             http: unbound,
             admin: unbound,
+            game: unbound,
         };
         server.launch();
         server
@@ -169,6 +172,11 @@ impl TestServer {
                 };
                 self.http = addr("http");
                 self.admin = addr("admin");
+                // Absent when the server runs without a game listener.
+                self.game = addrs["game"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
                 return;
             }
             if let Some(status) = child.try_wait().expect("child status") {
@@ -255,9 +263,24 @@ impl TestServer {
 
     /// Kills the process (SIGKILL, so nothing unflushed survives) and
     /// starts a new one on the same data dir and configuration. Ports are
-    /// new.
+    /// new unless [`Self::pin_ports`] was called.
     pub fn restart(&mut self) {
         self.kill();
+        self.launch();
+    }
+
+    /// Makes later launches bind the ports this one got, as a production
+    /// server's fixed ports: clients that reconnect find the new process
+    /// where the old one was.
+    pub fn pin_ports(&mut self) {
+        self.config.http = self.http;
+        self.config.admin = self.admin;
+        self.config.game = self.game;
+    }
+
+    /// Starts the process again after [`Self::terminate`] or [`Self::kill`]
+    /// (or after a crash), on the same data dir and configuration.
+    pub fn start_again(&mut self) {
         self.launch();
     }
 }

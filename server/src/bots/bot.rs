@@ -187,7 +187,8 @@ impl Bot {
             ServerMessage::Welcome { .. }
             | ServerMessage::Reject { .. }
             | ServerMessage::BroadcastHeard { .. }
-            | ServerMessage::Pong { .. } => {}
+            | ServerMessage::Pong { .. }
+            | ServerMessage::ResumeToken { .. } => {}
         }
         true
     }

@@ -76,6 +76,11 @@ pub struct QuicConfig {
     /// is closed with `TOO_SLOW`; at four times the backlog it is closed at
     /// once. Default 3000 ms.
     pub too_slow_ms: u64,
+    /// How long a `ResumeToken` stays valid: the longest outage (restart,
+    /// crash, network change) after which a client resumes without its
+    /// session token. A fresh token is sent every quarter of this. Default
+    /// 300 000 ms (5 min).
+    pub resume_token_ttl_ms: u64,
 }
 
 impl Default for QuicConfig {
@@ -96,6 +101,7 @@ impl Default for QuicConfig {
             flood_ticks: 40,
             reliable_backlog_bytes: 1024 * 1024,
             too_slow_ms: 3000,
+            resume_token_ttl_ms: 300_000,
         }
     }
 }

@@ -17,7 +17,10 @@
 //! get `Error` and a close (`FRAME_TOO_LARGE`, `MALFORMED_MESSAGE`,
 //! `UNEXPECTED_MESSAGE`). A valid `Hello` loads the player's saved position
 //! and hands the connection to the tick thread, whose `Welcome` is the
-//! first message the client receives.
+//! first message the client receives. `Resume` instead of `Hello` presents
+//! a resume token ([`super::resume`]) in place of the session token; the
+//! rest is the same, and the connection's writer sends a fresh
+//! `ResumeToken` after `Welcome` and before each one expires.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -33,12 +36,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::config::QuicConfig;
 use super::peer::Peer;
-use super::session::{frame_error, read_loop, say_last, write_loop};
+use super::resume::{ResumeClaim, ResumeKeys};
+use super::session::{ResumeIssuer, frame_error, read_loop, say_last, write_loop};
 use super::stats::{GameStats, HandshakeFailure};
 use super::tick::link::ClientLink;
 use super::tick::{Control, Joining, SavedPlace};
 use crate::auth::{Lookup, TokenTable, now_ms, token_hash};
-use crate::store::{AccountId, Store};
+use crate::store::{AccountId, Store, TokenHash};
 
 /// Shared state of the gateway.
 pub struct Gateway {
@@ -52,6 +56,8 @@ pub struct Gateway {
     pub control: std::sync::mpsc::Sender<Control>,
     /// Shared counters.
     pub stats: Arc<GameStats>,
+    /// Signs and checks resume tokens.
+    resume: Arc<ResumeKeys>,
     /// Attempts between `Incoming` and `Welcome` being queued.
     pending: AtomicUsize,
     /// Admitted connections not yet ended.
@@ -149,6 +155,7 @@ impl Gateway {
         store: Arc<dyn Store>,
         control: std::sync::mpsc::Sender<Control>,
         stats: Arc<GameStats>,
+        resume: Arc<ResumeKeys>,
     ) -> Self {
         Self {
             config,
@@ -156,6 +163,7 @@ impl Gateway {
             store,
             control,
             stats,
+            resume,
             pending: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
@@ -267,7 +275,7 @@ impl Gateway {
             }
         };
         let hello = tokio::time::timeout_at(deadline, read_hello(&connection)).await;
-        let (send, recv, decoder, version, token) = match hello {
+        let (send, recv, decoder, version, credential) = match hello {
             Ok(Ok(hello)) => hello,
             Ok(Err(failure)) => {
                 tracing::debug!(peer = %peer_addr, "bad Hello");
@@ -283,7 +291,7 @@ impl Gateway {
             }
         };
         let mut send = send;
-        let (player, name, saved) = match self.check_hello(version, &token).await {
+        let (player, name, saved, session) = match self.check_hello(version, &credential).await {
             Ok(joined) => joined,
             Err((code, reason)) => {
                 self.stats.handshake_failed(HandshakeFailure::Rejected);
@@ -318,7 +326,20 @@ impl Gateway {
         drop(pending);
         GameStats::bump(&self.stats.joined);
         tracing::debug!(player = player.0, conn, peer = %connection.remote_address(), "joined");
-        let writer = tokio::spawn(write_loop(send, Arc::clone(&peer), Arc::clone(&self.stats)));
+        let issuer = ResumeIssuer {
+            keys: Arc::clone(&self.resume),
+            claim: ResumeClaim {
+                account: AccountId(player.0),
+                session,
+            },
+            ttl: Duration::from_millis(self.config.resume_token_ttl_ms),
+        };
+        let writer = tokio::spawn(write_loop(
+            send,
+            Arc::clone(&peer),
+            Arc::clone(&self.stats),
+            Some(issuer),
+        ));
         read_loop(recv, decoder, &peer, commands_tx, &self.stats).await;
         let _ = self.control.send(Control::Left { conn, player });
         let _ = writer.await;
@@ -326,13 +347,13 @@ impl Gateway {
         drop(admitted);
     }
 
-    /// Checks version and token and loads the saved position; an error is
-    /// the code and reason of the `Reject`.
+    /// Checks version and credential and loads the saved position; an
+    /// error is the code and reason of the `Reject`.
     async fn check_hello(
         &self,
         version: u16,
-        token: &str,
-    ) -> Result<(PlayerId, String, Option<SavedPlace>), (ErrorCode, String)> {
+        credential: &Credential,
+    ) -> Result<(PlayerId, String, Option<SavedPlace>, TokenHash), (ErrorCode, String)> {
         if version != PROTOCOL_VERSION {
             return Err((
                 ErrorCode::UNSUPPORTED_VERSION,
@@ -345,8 +366,15 @@ impl Gateway {
                 "the server is shutting down".to_owned(),
             ));
         }
-        let hash = token_hash(token);
-        let session = match self.tokens.check(&hash, now_ms()) {
+        let now = now_ms();
+        let (hash, resumed) = match credential {
+            Credential::Session(token) => (token_hash(token), None),
+            Credential::Resume(token) => match self.resume.check(token, now) {
+                Ok(claim) => (claim.session, Some(claim.account)),
+                Err(err) => return Err((ErrorCode::INVALID_TOKEN, err.to_string())),
+            },
+        };
+        let session = match self.tokens.check(&hash, now) {
             Lookup::Valid {
                 session,
                 persist_touch,
@@ -371,6 +399,14 @@ impl Gateway {
                 return Err((ErrorCode::INVALID_TOKEN, "unknown session token".to_owned()));
             }
         };
+        // The signature already binds the two; this only guards against a
+        // session hash that was reissued to another account.
+        if resumed.is_some_and(|account| account != session.account_id) {
+            return Err((
+                ErrorCode::INVALID_TOKEN,
+                "not a valid resume token".to_owned(),
+            ));
+        }
         let position = match self.store.load_player(session.account_id).await {
             // A record from before maps were files has no map: the tick
             // thread then starts the player on the default map.
@@ -384,16 +420,24 @@ impl Gateway {
             }
         };
         let AccountId(id) = session.account_id;
-        Ok((PlayerId(id), session.name.clone(), position))
+        Ok((PlayerId(id), session.name.clone(), position, hash))
     }
 }
 
-/// The control stream and `Hello`'s version and token, with the decoder
-/// holding whatever followed `Hello`.
-type Hello = (SendStream, RecvStream, FrameDecoder, u16, String);
+/// What the first message presented.
+enum Credential {
+    /// `Hello`'s session token.
+    Session(String),
+    /// `Resume`'s resume token.
+    Resume(String),
+}
+
+/// The control stream and the first message's version and credential, with
+/// the decoder holding whatever followed it.
+type Hello = (SendStream, RecvStream, FrameDecoder, u16, Credential);
 
 /// Waits for the control stream and reads its first frame, which must be a
-/// valid `Hello`. An over-long token is an invalid token.
+/// valid `Hello` or `Resume`. An over-long token is an invalid token.
 async fn read_hello(connection: &Connection) -> Result<Hello, Failure> {
     let (send, mut recv) = connection.accept_bi().await.map_err(|err| {
         Failure::error(
@@ -422,17 +466,13 @@ async fn read_hello(connection: &Connection) -> Result<Hello, Failure> {
         }
     };
     match decode::<ClientMessage>(&payload) {
-        Ok(ClientMessage::Hello { version, token }) => {
-            // The one check `ClientMessage::validate` makes on a Hello.
-            if token.len() > battlegrid_protocol::messages::MAX_TOKEN_LEN {
-                let reason = format!("token of {} bytes is too long", token.len());
-                return Err(Failure::reject(ErrorCode::INVALID_TOKEN, reason, send));
-            }
-            Ok((send, recv, decoder, version, token))
-        }
+        Ok(ClientMessage::Hello { version, token }) => check_token_len(&token, send)
+            .map(|send| (send, recv, decoder, version, Credential::Session(token))),
+        Ok(ClientMessage::Resume { version, token }) => check_token_len(&token, send)
+            .map(|send| (send, recv, decoder, version, Credential::Resume(token))),
         Ok(_) => Err(Failure::error(
             ErrorCode::UNEXPECTED_MESSAGE,
-            "the first message must be Hello",
+            "the first message must be Hello or Resume",
             Some(send),
         )),
         Err(err) => Err(Failure::error(
@@ -441,4 +481,13 @@ async fn read_hello(connection: &Connection) -> Result<Hello, Failure> {
             Some(send),
         )),
     }
+}
+
+/// The one check `ClientMessage::validate` makes on a `Hello` or `Resume`.
+fn check_token_len(token: &str, send: SendStream) -> Result<SendStream, Failure> {
+    if token.len() > battlegrid_protocol::messages::MAX_TOKEN_LEN {
+        let reason = format!("token of {} bytes is too long", token.len());
+        return Err(Failure::reject(ErrorCode::INVALID_TOKEN, reason, send));
+    }
+    Ok(send)
 }

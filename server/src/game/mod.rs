@@ -31,6 +31,7 @@ pub mod faults;
 pub mod gateway;
 pub mod peer;
 pub mod persist;
+pub mod resume;
 pub mod session;
 pub mod stats;
 pub mod tick;
@@ -48,6 +49,7 @@ use tokio::sync::{mpsc, watch};
 
 use self::catalog::MapCatalog;
 use self::gateway::Gateway;
+use self::resume::ResumeKeys;
 use self::stats::GameStats;
 use self::tick::core::{CoreSettings, TickCore};
 use self::tick::{Control, TickLoop};
@@ -67,6 +69,9 @@ pub enum GameError {
     /// The certificate could not be loaded or generated.
     #[error("preparing the game listener's certificate")]
     Tls(#[from] TlsError),
+    /// The resume key in the data directory could not be read or made.
+    #[error("resume key")]
+    ResumeKey(#[from] self::resume::ResumeKeyError),
     /// The maps directory could not be listed.
     #[error("reading the maps directory {}", path.display())]
     MapsDir {
@@ -116,6 +121,7 @@ pub struct GameListener {
     endpoint: quinn::Endpoint,
     addr: SocketAddr,
     fingerprint: String,
+    resume: Arc<ResumeKeys>,
     worlds: Worlds,
     catalog: Arc<MapCatalog>,
     config: Config,
@@ -153,7 +159,18 @@ impl GameListener {
             addr: config.game,
             source,
         };
-        let endpoint = quinn::Endpoint::server(server_config, config.game).map_err(bind_error)?;
+        let resume = Arc::new(ResumeKeys::load_or_generate(&config.data)?);
+        // Persisted keys let a restarted server reset its predecessor's
+        // connections, so their clients reconnect at once.
+        let endpoint_config = resume.quic_endpoint_config();
+        let socket = std::net::UdpSocket::bind(config.game).map_err(bind_error)?;
+        let runtime = quinn::default_runtime().ok_or_else(|| {
+            bind_error(std::io::Error::other(
+                "no async runtime for the QUIC endpoint",
+            ))
+        })?;
+        let endpoint = quinn::Endpoint::new(endpoint_config, Some(server_config), socket, runtime)
+            .map_err(bind_error)?;
         let addr = endpoint.local_addr().map_err(bind_error)?;
         tracing::info!(
             cert = %identity.source.display(),
@@ -164,6 +181,7 @@ impl GameListener {
             endpoint,
             addr,
             fingerprint: identity.fingerprint,
+            resume,
             worlds,
             catalog,
             config: config.clone(),
@@ -273,6 +291,7 @@ impl GameListener {
             store,
             control_tx.clone(),
             Arc::clone(&stats),
+            Arc::clone(&self.resume),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));

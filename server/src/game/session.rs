@@ -10,6 +10,11 @@
 //! `Error` and ignored; the answer goes through the tick like any command,
 //! so it counts against the per-tick budget and cannot overtake `Welcome`.
 //! The client finishing the control stream ends the session.
+//!
+//! The writer also hands out resume tokens ([`ResumeIssuer`]): one right
+//! after the first batch (which holds `Welcome`), then a fresh one every
+//! quarter of their lifetime, so a client always holds one with most of its
+//! life left. Signing one costs a microsecond and happens here, off the tick.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +28,9 @@ use quinn::{RecvStream, SendStream};
 use tokio::sync::mpsc;
 
 use super::peer::{Close, Peer};
+use super::resume::{ResumeClaim, ResumeKeys};
 use super::stats::GameStats;
+use crate::auth::now_ms;
 
 /// How long the writer waits for the client to acknowledge a final `Error`
 /// or `Reject` before closing the connection anyway.
@@ -68,10 +75,10 @@ pub fn judge(payload: &[u8]) -> FrameVerdict {
         return FrameVerdict::Command(Command::Refused(err.code(), err.to_string()));
     }
     FrameVerdict::Command(match message {
-        ClientMessage::Hello { .. } => {
+        ClientMessage::Hello { .. } | ClientMessage::Resume { .. } => {
             return FrameVerdict::Fatal(
                 ErrorCode::UNEXPECTED_MESSAGE,
-                "Hello was already received".to_owned(),
+                "the session already began (Hello or Resume was received)".to_owned(),
             );
         }
         ClientMessage::Move(intent) => Command::Move(intent),
@@ -135,8 +142,47 @@ pub async fn read_loop(
     }
 }
 
-/// Sends what the tick queues until the connection ends.
-pub async fn write_loop(mut send: SendStream, peer: Arc<Peer>, stats: Arc<GameStats>) {
+/// Mints the `ResumeToken`s of one connection.
+pub struct ResumeIssuer {
+    /// The server's resume key.
+    pub keys: Arc<ResumeKeys>,
+    /// Whose session the tokens resume.
+    pub claim: ResumeClaim,
+    /// How long each token is valid.
+    pub ttl: Duration,
+}
+
+impl ResumeIssuer {
+    /// A framed `ResumeToken` valid for `ttl` from now.
+    fn frame(&self) -> Option<Bytes> {
+        let valid_for_ms = u32::try_from(self.ttl.as_millis()).unwrap_or(u32::MAX);
+        let token = self
+            .keys
+            .issue(&self.claim, now_ms() + u64::from(valid_for_ms));
+        let message = ServerMessage::ResumeToken {
+            token,
+            valid_for_ms,
+        };
+        let bytes = battlegrid_protocol::encode(&message).ok()?;
+        Some(battlegrid_protocol::frame::frame(&bytes))
+    }
+
+    /// When the token after one sent now is due.
+    fn next_after(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        now + (self.ttl / 4).max(Duration::from_millis(250))
+    }
+}
+
+/// Sends what the tick queues until the connection ends, and the resume
+/// tokens of `resume`.
+pub async fn write_loop(
+    mut send: SendStream,
+    peer: Arc<Peer>,
+    stats: Arc<GameStats>,
+    resume: Option<ResumeIssuer>,
+) {
+    // None until Welcome went out: no token may precede it.
+    let mut token_due: Option<tokio::time::Instant> = None;
     loop {
         let woken = peer.wake.notified();
         let batch = peer.take();
@@ -152,12 +198,32 @@ pub async fn write_loop(mut send: SendStream, peer: Arc<Peer>, stats: Arc<GameSt
                 return;
             }
             peer.written(n);
+            if token_due.is_none() && resume.is_some() && batch.close.is_none() {
+                token_due = Some(tokio::time::Instant::now());
+            }
         }
         if let Some(close) = batch.close {
             return goodbye(send, &peer.connection, close).await;
         }
+        if let (Some(due), Some(issuer)) = (token_due, &resume)
+            && due <= tokio::time::Instant::now()
+        {
+            if let Some(frame) = issuer.frame()
+                && send.write_all(&frame).await.is_err()
+            {
+                return;
+            }
+            token_due = Some(issuer.next_after(tokio::time::Instant::now()));
+        }
+        let token_timer = async {
+            match token_due {
+                Some(due) => tokio::time::sleep_until(due).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = woken => {}
+            _ = token_timer => {}
             _ = peer.connection.closed() => return,
         }
     }

@@ -116,7 +116,7 @@ pub struct ReaderStats {
 
 /// Number of [`ServerMessage`] variants this version knows: variant indices
 /// below this decode, indices at or above it belong to a newer server.
-pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 12;
+pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 13;
 
 /// The wire index of a server message. Exhaustive on purpose: appending a
 /// variant fails to compile here until [`KNOWN_SERVER_VARIANTS`] follows.
@@ -135,6 +135,7 @@ pub(crate) fn variant_index(message: &ServerMessage) -> u32 {
         ServerMessage::Error { .. } => 9,
         ServerMessage::Pong { .. } => 10,
         ServerMessage::MapChanged { .. } => 11,
+        ServerMessage::ResumeToken { .. } => 12,
     }
 }
 
@@ -296,19 +297,9 @@ mod tests {
             let bytes = encode(&message).unwrap();
             assert_eq!(peek_variant(&bytes), Some(variant_index(&message)));
         }
-        let last = ServerMessage::MapChanged {
-            map: crate::messages::MapInfo {
-                name: "m".into(),
-                width: 64,
-                height: 64,
-                region_cols: 1,
-                region_rows: 1,
-            },
-            region: crate::ids::RegionId(0),
-            position: Position::new(1.0, 1.0),
-            seq: 0,
-            relocated: false,
-            reason: "the map was updated".into(),
+        let last = ServerMessage::ResumeToken {
+            token: "r1.x".into(),
+            valid_for_ms: 1,
         };
         let bytes = encode(&last).unwrap();
         assert_eq!(peek_variant(&bytes), Some(variant_index(&last)));
@@ -319,7 +310,7 @@ mod tests {
     /// in all three varint widths.
     #[test]
     fn unknown_variants_are_skipped() {
-        assert_eq!(decode_server(&[12, 1, 2, 3]), Decoded::Unknown);
+        assert_eq!(decode_server(&[13, 1, 2, 3]), Decoded::Unknown);
         assert_eq!(decode_server(&[250]), Decoded::Unknown);
         assert_eq!(decode_server(&[251, 0x00, 0x01]), Decoded::Unknown);
         assert_eq!(decode_server(&[252, 0, 0, 1, 0, 9]), Decoded::Unknown);

@@ -9,9 +9,9 @@
 //!
 //! Everything sent through [`GameClient::send`] passes
 //! [`ClientMessage::validate`] first, so the SDK never sends what the server
-//! would refuse. What this module leaves out: reconnecting, prediction and a
-//! model of the world (see the bots for one), and the HTTP login
-//! ([`crate::client::http`]).
+//! would refuse. What this module leaves out: reconnecting (see
+//! [`crate::client::session`]), prediction and a model of the world (see
+//! the bots for one), and the HTTP login ([`crate::client::http`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -249,7 +249,25 @@ impl GameClient {
             version,
             token: token.to_owned(),
         };
-        self.send(&hello).await?;
+        self.handshake(&hello).await
+    }
+
+    /// Sends `Resume` with a token from [`ServerMessage::ResumeToken`] and
+    /// waits for `Welcome`, as [`Self::hello`] does. A `Reject` with
+    /// `INVALID_TOKEN` means the token expired or its session ended: open
+    /// a new connection and say `Hello` with the session token instead
+    /// ([`crate::client::GameSession`] does all of this).
+    pub async fn resume(&mut self, resume_token: &str) -> Result<Welcome, ConnectError> {
+        let resume = ClientMessage::Resume {
+            version: PROTOCOL_VERSION,
+            token: resume_token.to_owned(),
+        };
+        self.handshake(&resume).await
+    }
+
+    /// Sends the first message and waits for its answer.
+    async fn handshake(&mut self, first: &ClientMessage) -> Result<Welcome, ConnectError> {
+        self.send(first).await?;
         let timeout = self.welcome_timeout;
         let answer = tokio::time::timeout(timeout, async {
             loop {

@@ -7,12 +7,14 @@
 //! - [`game`]: [`GameClient`], the `Hello`/`Welcome` handshake, sending
 //!   [`ClientMessage`](crate::ClientMessage)s and receiving [`Event`]s.
 //! - [`events`]: the [`Event`] type and the task that reads the connection.
+//! - [`reconnect`]: [`GameSession`], a [`GameClient`] that reconnects by
+//!   itself with backoff and resumes the session after a server restart.
 //! - [`assets`]: the client asset updater ([`assets::update`]) and the
 //!   patch manifest's types.
 //!
 //! The SDK is what the end-to-end tests and `battlegrid bots` use. It does
-//! not reconnect, predict movement or keep a model of the world: those are
-//! game decisions left to the caller.
+//! not predict movement or keep a model of the world: those are game
+//! decisions left to the caller.
 //!
 //! ```no_run
 //! use battlegrid_protocol::client::{AuthClient, Event, GameClient};
@@ -46,6 +48,7 @@ pub mod assets;
 pub mod events;
 pub mod game;
 pub mod http;
+pub mod reconnect;
 pub mod tls;
 
 #[cfg(test)]
@@ -55,4 +58,5 @@ pub use admin::{AdminClient, AdminSession};
 pub use events::{Closed, ClosedBy, Event, ReaderStats};
 pub use game::{ClientEndpoint, ConnectError, GameClient, SendError, Welcome};
 pub use http::{Account, AuthClient, GameInfo, GameTarget, HttpError, ServerInfo, Session};
+pub use reconnect::{Backoff, GameSession, SessionEvent};
 pub use tls::{Fingerprint, TlsError, Trust};
