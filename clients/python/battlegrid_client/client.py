@@ -9,7 +9,14 @@ message as a typed object, framed ones and datagram ``StateUpdate`` s in
 arrival order, while :class:`~battlegrid_client.world.World` keeps the
 client's picture of itself and of the players in view.
 
-Left out: reconnecting, 0-RTT, and smoothing of corrections.
+Reconnecting is :class:`~battlegrid_client.session.GameSession`'s job; this
+module keeps the newest ``ResumeToken`` (:attr:`GameClient.resume_token`)
+and can open a connection with ``Resume`` (``connect(resume_token=...)``).
+It also recognises the server's stateless reset (RFC 9000, 10.3), which
+aioquic does not: a restarted server answers the old connection's packets
+with one, and the client learns at once that the connection is gone.
+
+Left out: 0-RTT and smoothing of corrections.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import contextlib
 import hashlib
 import hmac
 import ssl
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,16 +46,28 @@ ALPN = "battlegrid/1"
 INBOX_LIMIT = 10_000
 #: Application error code of a clean leave.
 CLOSE_OK = 0
+#: Seconds between QUIC PINGs while connected (the Rust SDK's interval):
+#: they keep the connection alive through an idle player, and after a
+#: server crash they draw the restarted server's stateless reset.
+KEEP_ALIVE = 4.0
 
 
 class ConnectionClosed(Exception):
-    """The connection ended; ``code`` and ``reason`` say why (from the server when known)."""
+    """The connection ended; ``code`` and ``reason`` say why (from the server when known).
 
-    def __init__(self, code: int, reason: str) -> None:
+    ``by`` is ``"server"`` (an application close from the server, ``code`` is
+    an error code), ``"client"`` (this side closed) or ``"transport"`` (idle
+    timeout, stateless reset, a QUIC error: ``code`` is not an error code).
+    """
+
+    def __init__(self, code: int, reason: str, by: str = "client") -> None:
         what = "application code 0" if code == CLOSE_OK else m.ErrorCode.name(code)
+        if by == "transport":
+            what = f"transport, QUIC code {code}"
         super().__init__(f"connection closed ({what}): {reason}")
         self.code = code
         self.reason = reason
+        self.by = by
 
 
 class Rejected(ConnectionClosed):
@@ -91,6 +111,27 @@ class _Protocol(QuicConnectionProtocol):
 
     on_event: Callable[[QuicEvent], None] | None = None
 
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        if isinstance(data, bytes) and self._is_stateless_reset(data):
+            if self.on_event is not None:
+                self.on_event(ConnectionTerminated(error_code=0, frame_type=0, reason_phrase="stateless reset"))
+            return
+        super().datagram_received(data, addr)
+
+    def _is_stateless_reset(self, data: bytes) -> bool:
+        # A short-header datagram ending in a reset token the server gave
+        # for one of its connection ids (RFC 9000, 10.3.1). aioquic keeps
+        # the tokens but never checks them, hence its private attributes.
+        if len(data) < 21 or data[0] & 0x80:
+            return False
+        quic = self._quic
+        cids = [getattr(quic, "_peer_cid", None), *getattr(quic, "_peer_cid_available", [])]
+        tail = data[-16:]
+        return any(
+            cid is not None and cid.stateless_reset_token and hmac.compare_digest(cid.stateless_reset_token, tail)
+            for cid in cids
+        )
+
     def quic_event_received(self, event: QuicEvent) -> None:
         if self.on_event is not None:
             self.on_event(event)
@@ -114,6 +155,11 @@ class GameClient:
         self._welcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._seq = 0
         self.closed: ConnectionClosed | None = None
+        #: The newest ``ResumeToken``'s token, and when (``time.monotonic()``) it expires.
+        self.resume_token: str | None = None
+        self.resume_expires: float = 0.0
+        self._last_error: m.Error | None = None
+        self._keep_alive: asyncio.Task[None] | None = None
         #: The client's picture of itself and of the players in view.
         self.world = World()
         #: StateUpdates not queued because the inbox was full.
@@ -135,9 +181,12 @@ class GameClient:
         cafile: str | None = None,
         timeout: float = 10.0,
         version: int = m.PROTOCOL_VERSION,
+        resume_token: str | None = None,
     ) -> GameClient:
         """Connects, verifies the server, sends ``Hello`` and waits for ``Welcome``.
 
+        With ``resume_token`` (from a ``ResumeToken``) it sends ``Resume``
+        with that token instead of ``Hello``; ``token`` is then unused.
         Raises :class:`Rejected` on ``Reject``, :class:`VerificationError` if
         the pinned fingerprint does not match (the token is not sent then),
         ``TimeoutError`` if the handshake takes longer than ``timeout``.
@@ -156,8 +205,12 @@ class GameClient:
                     protocol.close(error_code=CLOSE_OK, reason_phrase="certificate fingerprint mismatch")
                     raise VerificationError(f"server certificate sha256 {actual} is not the pinned {cert_sha256}")
             client = cls(protocol, stack)
-            client.send(m.Hello(version, token))
+            if resume_token is None:
+                client.send(m.Hello(version, token))
+            else:
+                client.send(m.Resume(version, resume_token))
             await asyncio.wait_for(client._welcome, timeout)
+            client._keep_alive = asyncio.create_task(client._ping_forever())
         except BaseException:
             await stack.aclose()
             raise
@@ -233,6 +286,13 @@ class GameClient:
 
         return await asyncio.wait_for(scan(), timeout)
 
+    async def _ping_forever(self) -> None:
+        while self.closed is None:
+            await asyncio.sleep(KEEP_ALIVE)
+            if self.closed is None:
+                self._protocol._quic.send_ping(0)
+                self._protocol.transmit()
+
     async def close(self) -> None:
         """Leaves the game: closes the connection with application code 0."""
         if self.closed is None:
@@ -251,7 +311,9 @@ class GameClient:
             # A close during the handshake is a rejection even when the
             # Reject frame itself did not make it before the close.
             kind = ConnectionClosed if self._welcome.done() else Rejected
-            self._set_closed(kind(event.error_code, event.reason_phrase))
+            # aioquic reports an application close with no frame type.
+            by = "server" if event.frame_type is None else "transport"
+            self._set_closed(kind(event.error_code, event.reason_phrase, by))
 
     def _on_stream_data(self, event: StreamDataReceived) -> None:
         if event.stream_id != self._stream_id:
@@ -264,7 +326,14 @@ class GameClient:
             self._fail(m.ErrorCode.MALFORMED_MESSAGE, f"bad message from the server: {err}")
             return
         if event.end_stream and self.closed is None:
-            self._fail(CLOSE_OK, "the server ended the control stream")
+            last = self._last_error
+            if last is not None:
+                # The server said why before ending the stream (e.g.
+                # SHUTTING_DOWN); its close with that code follows.
+                self._protocol.close(error_code=CLOSE_OK, reason_phrase="stream ended")
+                self._set_closed(ConnectionClosed(last.code, last.message, "server"))
+            else:
+                self._fail(CLOSE_OK, "the server ended the control stream")
 
     def _on_datagram(self, data: bytes) -> None:
         try:
@@ -290,13 +359,18 @@ class GameClient:
                 self.world.welcome(msg)
                 self._welcome.set_result(msg)
             elif isinstance(msg, m.Reject):
-                self._welcome.set_exception(Rejected(msg.code, msg.reason))
+                self._welcome.set_exception(Rejected(msg.code, msg.reason, "server"))
                 self._fail(msg.code, msg.reason, notify_server=False)
             elif isinstance(msg, m.Error):
-                self._welcome.set_exception(ConnectionClosed(msg.code, msg.message))
+                self._welcome.set_exception(ConnectionClosed(msg.code, msg.message, "server"))
             else:
                 self._fail(m.ErrorCode.UNEXPECTED_MESSAGE, f"{type(msg).__name__} before Welcome")
             return
+        if isinstance(msg, m.Error):
+            self._last_error = msg
+        if isinstance(msg, m.ResumeToken):
+            self.resume_token = msg.token
+            self.resume_expires = time.monotonic() + msg.valid_for_ms / 1000
         self.world.apply(msg)
         try:
             self._inbox.put_nowait(msg)
@@ -312,6 +386,8 @@ class GameClient:
         if self.closed is not None:
             return
         self.closed = closed
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
         if not self._welcome.done():
             self._welcome.set_exception(closed)
         # Wake a pending recv(); drop the oldest item if needed to make room.

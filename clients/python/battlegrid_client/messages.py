@@ -169,6 +169,18 @@ class ChangeMap:
     map: str
 
 
+@wire(("version", U16), ("token", STR))
+class Resume:
+    """First message instead of ``Hello`` after a dropped connection.
+
+    ``token`` is the last ``ResumeToken``'s; the server answers as to
+    ``Hello``. Send it only to a server that sent a ``ResumeToken``.
+    """
+
+    version: int
+    token: str
+
+
 # --- server messages -------------------------------------------------------
 
 
@@ -294,8 +306,19 @@ class MapChanged:
     reason: str
 
 
+@wire(("token", STR), ("valid_for_ms", U32))
+class ResumeToken:
+    """A token that resumes this session on a new connection (``Resume``).
+
+    Sent after ``Welcome`` and again before it expires; the newest wins.
+    """
+
+    token: str
+    valid_for_ms: int
+
+
 #: ``ClientMessage`` variants; the index is the wire variant index.
-CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping, ChangeMap)
+CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping, ChangeMap, Resume)
 #: ``ServerMessage`` variants; the index is the wire variant index.
 SERVER_MESSAGES: tuple[type, ...] = (
     Welcome,
@@ -310,6 +333,7 @@ SERVER_MESSAGES: tuple[type, ...] = (
     Error,
     Pong,
     MapChanged,
+    ResumeToken,
 )
 
 
@@ -320,7 +344,7 @@ def validate_client_message(msg: object) -> None:
     express: token, text and map name lengths, finite numbers,
     non-negative speed, map names without control characters.
     """
-    if isinstance(msg, Hello):
+    if isinstance(msg, (Hello, Resume)):
         if len(msg.token.encode("utf-8")) > MAX_TOKEN_LEN:
             raise ValueError(f"token longer than {MAX_TOKEN_LEN} bytes")
     elif isinstance(msg, (Shout, Broadcast)):

@@ -31,15 +31,30 @@ class ServerProcess:
     def __init__(self, data_dir: Path, config: Path | None = None, scheme: str = "http") -> None:
         """Starts the server; ``config`` is a TOML file for ``--config``, and
         ``scheme`` is ``https`` when that file turns on ``[public_tls]``."""
+        self._data_dir = data_dir
+        self._config = config
+        self._scheme = scheme
+        self.log_path = data_dir.parent / "server.log"
+        self._spawn({"game": "127.0.0.1:0", "http": "127.0.0.1:0", "admin": "127.0.0.1:0"})
+
+    def restart(self, sig: signal.Signals) -> None:
+        """Stops the server with ``sig`` (SIGTERM or SIGKILL) and starts a new
+        process on the same data directory and the same ports."""
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+        self._log.close()
+        self._spawn(dict(self.addrs))
+
+    def _spawn(self, listen: dict[str, str]) -> None:
+        data_dir, config, scheme = self._data_dir, self._config, self._scheme
         binary = server_binary()
         if not binary.is_file():
             raise FileNotFoundError(
                 f"server binary {binary} not found: build it with "
                 "`cargo build -p battlegrid-server --bin battlegrid` or set BATTLEGRID_BIN"
             )
-        self.log_path = data_dir.parent / "server.log"
         # Open for the life of the process, closed in stop().
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
         config_args = [] if config is None else ["--config", str(config)]
         self.proc = subprocess.Popen(
             [
@@ -51,11 +66,11 @@ class ServerProcess:
                 "--maps",
                 str(REPO_ROOT / "assets-maps"),
                 "--game",
-                "127.0.0.1:0",
+                listen["game"],
                 "--http",
-                "127.0.0.1:0",
+                listen["http"],
                 "--admin",
-                "127.0.0.1:0",
+                listen["admin"],
             ],
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -156,9 +156,9 @@ def test_trailing_and_truncated_bytes_are_errors():
 
 def test_unknown_variant_is_kept_for_skipping():
     """Appended variants decode to UnknownMessage instead of failing."""
-    msg = codec.decode_server(bytes.fromhex("0c 01 02 03"))
-    assert msg == codec.UnknownMessage(index=12, payload=bytes.fromhex("0c 01 02 03"))
-    assert codec.decode_client(b"\x06") == codec.UnknownMessage(6, b"\x06")
+    msg = codec.decode_server(bytes.fromhex("0d 01 02 03"))
+    assert msg == codec.UnknownMessage(index=13, payload=bytes.fromhex("0d 01 02 03"))
+    assert codec.decode_client(b"\x07") == codec.UnknownMessage(7, b"\x07")
 
 
 def test_encoding_the_wrong_side_is_refused():
@@ -185,6 +185,7 @@ def test_every_message_round_trips():
         m.Broadcast(""),
         m.Ping(2**64 - 1),
         m.ChangeMap("é" * 127),
+        m.Resume(1, "r" * 128),
     ]
     samples_server = [
         m.Welcome(2**64 - 1, 2**32 - 1, p, 65535, m.MapInfo("", 0, 2**32 - 1, 1, 1)),
@@ -199,6 +200,7 @@ def test_every_message_round_trips():
         m.Error(999, "unknown code"),
         m.Pong(0, 0),
         m.MapChanged(m.MapInfo("m", 1, 1, 1, 1), 2**32 - 1, p, 2**32 - 1, False, ""),
+        m.ResumeToken("r1.x", 2**32 - 1),
     ]
     assert {type(x) for x in samples_client} == set(m.CLIENT_MESSAGES)
     assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES)

@@ -29,6 +29,7 @@ EXPECTED = {
     "client_broadcast.bin": m.Broadcast("gg ë"),
     "client_ping.bin": m.Ping(70000),
     "client_change_map.bin": m.ChangeMap("harbour"),
+    "client_resume.bin": m.Resume(version=1, token="r1.Ab-9"),
     "server_welcome.bin": m.Welcome(
         player_id=42,
         region=9,
@@ -58,6 +59,7 @@ EXPECTED = {
         relocated=True,
         reason="your tile became blocked; moved to the nearest free tile",
     ),
+    "server_resume_token.bin": m.ResumeToken("r1.Ab-9", 300000),
 }
 
 
