@@ -19,6 +19,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -145,10 +146,12 @@ impl ResumeKeys {
     }
 
     /// The QUIC endpoint settings that make restarts visible to clients
-    /// at once: the persisted stateless-reset key, and connection ids whose
-    /// validity a later process can check.
-    pub fn quic_endpoint_config(&self) -> quinn::EndpointConfig {
+    /// at once: the persisted stateless-reset key, connection ids whose
+    /// validity a later process can check, and resets at most one per
+    /// `min_reset_interval`.
+    pub fn quic_endpoint_config(&self, min_reset_interval: Duration) -> quinn::EndpointConfig {
         let mut config = quinn::EndpointConfig::new(self.reset.clone());
+        config.min_reset_interval(min_reset_interval);
         let cid = self.cid;
         config.cid_generator(move || {
             Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid))

@@ -186,7 +186,11 @@ impl ClientEndpoint {
 
 /// The transport settings of a game client: the server opens no streams,
 /// keep-alives hold the connection while the player idles, and the idle
-/// timeout notices a vanished server.
+/// timeout notices a vanished server. The timeout is two keep-alives long:
+/// a crashed server's restart is usually noticed at once (its stateless
+/// reset), but a client whose packets are held back by QUIC's loss
+/// recovery (probes back off exponentially while nothing is acknowledged)
+/// may send nothing for seconds, and then this bounds how late it notices.
 fn transport_config() -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
@@ -194,7 +198,7 @@ fn transport_config() -> quinn::TransportConfig {
         .max_concurrent_uni_streams(0u32.into())
         .keep_alive_interval(Some(Duration::from_secs(4)))
         .max_idle_timeout(Some(
-            quinn::IdleTimeout::try_from(Duration::from_secs(20)).expect("20 s fits a varint"),
+            quinn::IdleTimeout::try_from(Duration::from_secs(8)).expect("8 s fits a varint"),
         ))
         .datagram_receive_buffer_size(Some(1 << 20));
     transport
