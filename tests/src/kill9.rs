@@ -333,7 +333,7 @@ async fn play(index: usize, token: String, seed: u64, round: Round) -> anyhow::R
 }
 
 /// Updates `last` from an event that states the player's own position.
-fn acknowledged(event: &Event, me: PlayerId, last: &mut Position) {
+pub(crate) fn acknowledged(event: &Event, me: PlayerId, last: &mut Position) {
     match event {
         Event::Datagram(ServerMessage::StateUpdate { moved, .. }) => {
             if let Some(own) = moved.iter().find(|m| m.id == me) {
@@ -346,7 +346,8 @@ fn acknowledged(event: &Event, me: PlayerId, last: &mut Position) {
     }
 }
 
-fn distance(a: Position, b: Position) -> f32 {
+/// Euclidean distance in world units.
+pub(crate) fn distance(a: Position, b: Position) -> f32 {
     ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
 }
 

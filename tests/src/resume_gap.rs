@@ -24,14 +24,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use battlegrid_protocol::client::{
-    AdminClient, AuthClient, Backoff, ClientEndpoint, Event, GameSession, GameTarget, SessionEvent,
+    AdminClient, AuthClient, Backoff, ClientEndpoint, GameSession, GameTarget, SessionEvent,
 };
-use battlegrid_protocol::{ClientMessage, MoveIntent, PlayerId, Position, ServerMessage, Vec2};
+use battlegrid_protocol::{ClientMessage, MoveIntent, Vec2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::kill9::{acknowledged, distance};
 use crate::server::TestServer;
 
 /// What a run does.
@@ -293,22 +294,4 @@ impl Bot {
         session.close("run over");
         Ok(())
     }
-}
-
-/// Updates `last` from an event that states the player's own position.
-fn acknowledged(event: &Event, me: PlayerId, last: &mut Position) {
-    match event {
-        Event::Datagram(ServerMessage::StateUpdate { moved, .. }) => {
-            if let Some(own) = moved.iter().find(|m| m.id == me) {
-                *last = own.position;
-            }
-        }
-        Event::Message(ServerMessage::PositionCorrected { position, .. })
-        | Event::Message(ServerMessage::MapChanged { position, .. }) => *last = *position,
-        _ => {}
-    }
-}
-
-fn distance(a: Position, b: Position) -> f32 {
-    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
 }

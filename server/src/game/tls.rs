@@ -143,7 +143,7 @@ fn generate(dir: &Path, cert: &Path, key: &Path, extra: &[String]) -> Result<(),
 }
 
 /// Writes `bytes` to a new file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
