@@ -139,7 +139,11 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut bots = JoinSet::new();
     for i in 1..=options.bots {
-        let token = admin.session(&format!("rgbot{i}"), true).await?.session.token;
+        let token = admin
+            .session(&format!("rgbot{i}"), true)
+            .await?
+            .session
+            .token;
         let bot = Bot {
             endpoint: endpoint.clone(),
             target: target.clone(),

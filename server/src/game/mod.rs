@@ -162,9 +162,8 @@ impl GameListener {
         let resume = Arc::new(ResumeKeys::load_or_generate(&config.data)?);
         // Persisted keys let a restarted server reset its predecessor's
         // connections, so their clients reconnect at once.
-        let endpoint_config = resume.quic_endpoint_config(Duration::from_micros(
-            config.quic.min_reset_interval_us,
-        ));
+        let endpoint_config =
+            resume.quic_endpoint_config(Duration::from_micros(config.quic.min_reset_interval_us));
         let socket = std::net::UdpSocket::bind(config.game).map_err(bind_error)?;
         let runtime = quinn::default_runtime().ok_or_else(|| {
             bind_error(std::io::Error::other(

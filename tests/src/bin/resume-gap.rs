@@ -51,7 +51,9 @@ async fn main() -> anyhow::Result<()> {
         "one save interval's travel: {} units ({} ticks)",
         report.interval_travel, args.save_interval_ticks
     );
-    println!("| restart | downtime | gap p50 | gap p99 | gap max | resume token | session token | rollback p99 | rollback max |");
+    println!(
+        "| restart | downtime | gap p50 | gap p99 | gap max | resume token | session token | rollback p99 | rollback max |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut failed = false;
     for r in &report.restarts {
