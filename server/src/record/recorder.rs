@@ -177,7 +177,13 @@ impl Recorder {
             }
             Note::Closed { map } => {
                 if let Some(mut track) = self.tracks.remove(&map) {
+                    let file = track.file.as_ref().map(|f| f.path.clone());
                     recorder_close(&self.switch, &map, &mut track);
+                    // The recording ends with its world; a world of the same
+                    // name later is a new story (and must not overwrite it).
+                    if file.is_some() && self.switch.target(&map) == file {
+                        self.switch.stop(&map);
+                    }
                 }
             }
         }
