@@ -5,7 +5,8 @@
 # and with the default map also recording to a file. Prints, per run, the
 # server's tick statistics over its 10 s windows (median p50, median and
 # worst p99, worst max) and, for the recording run, the file's size in
-# bytes per player-minute. docs/PERFORMANCE.md quotes its output.
+# bytes per player-minute, and the CPU time of the tick's threads and of
+# the recorder thread. docs/PERFORMANCE.md quotes its output.
 #
 # Usage: scripts/recording-cost.sh [BOTS] [SECONDS]
 #   (needs `cargo build --release -p battlegrid-server`)
@@ -33,6 +34,20 @@ run() { # NAME CONFIG
     --admin http://127.0.0.1:19090 >"$dir/bots.txt" 2>/dev/null ||
     echo "$name: bots exited with $? (see its errors line)"
   grep -E '^ *errors' "$dir/bots.txt" | sed "s/^ */$name: bots /" || true
+  # CPU time of the threads doing the tick's work (the tick thread and
+  # bevy's compute pool) and of the recorder thread, in clock ticks: a
+  # figure the machine's other load barely changes.
+  local tick_cpu=0 rec_cpu=0 comm t
+  for t in /proc/"$server"/task/*; do
+    read -r comm <"$t/comm" || continue
+    set -- $(cut -d' ' -f14,15 "$t/stat")
+    case "$comm" in
+      battlegrid-tick | Compute*) tick_cpu=$((tick_cpu + $1 + $2)) ;;
+      battlegrid-reco*) rec_cpu=$((rec_cpu + $1 + $2)) ;;
+    esac
+  done
+  printf '%s: CPU seconds over the run: tick thread + compute pool %d.%02d, recorder thread %d.%02d\n' \
+    "$name" $((tick_cpu / 100)) $((tick_cpu % 100)) $((rec_cpu / 100)) $((rec_cpu % 100))
   kill -INT "$server"
   wait "$server" || true
   server=""
