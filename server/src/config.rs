@@ -62,6 +62,8 @@ pub struct Config {
     pub patch: crate::patch::PatchConfig,
     /// Fail recovery: supervised worlds.
     pub recovery: crate::game::config::RecoveryConfig,
+    /// Recordings and the flight recorder (docs/REPLAY.md).
+    pub recording: crate::record::RecordingConfig,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             world: Default::default(),
             patch: Default::default(),
             recovery: Default::default(),
+            recording: Default::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod maps;
 pub mod metrics;
 pub mod patch;
+pub mod record;
 mod server;
 pub mod store;
 

@@ -30,6 +30,9 @@ enum Command {
     CheckMaps(battlegrid_server::maps::check::CheckMapsArgs),
     /// Bring a directory up to the server's current client assets release.
     FetchAssets(battlegrid_server::fetch_assets::FetchAssetsArgs),
+    /// Replay a recording or crash file and check every tick; exit 1 on
+    /// divergence, 2 if it cannot be replayed.
+    Replay(battlegrid_server::record::replay::ReplayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +52,9 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::FetchAssets(args)) => {
             std::process::exit(battlegrid_server::fetch_assets::main(args))
+        }
+        Some(Command::Replay(args)) => {
+            std::process::exit(battlegrid_server::record::replay::main(args))
         }
         None => cli.serve,
     };

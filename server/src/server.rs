@@ -234,7 +234,7 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
-        let admin_app = admin_router(Arc::clone(&auth), metrics, health);
+        let admin_app = admin_router(Arc::clone(&auth), metrics, health, game.recording());
         #[cfg(feature = "fault-injection")]
         let admin_app = {
             tracing::warn!(

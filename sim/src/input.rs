@@ -16,7 +16,8 @@ use crate::player::Directory;
 use crate::settings::SimSettings;
 
 /// One thing that happened to the world from outside, attributed to a player.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable so that recordings can carry a tick's inputs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Input {
     /// A player enters the world, at its saved position if it has one.
     Join {

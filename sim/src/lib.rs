@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod analytics;
+pub mod checkpoint;
 pub mod fanout;
 pub mod handoff;
 pub mod input;
@@ -29,6 +30,7 @@ pub mod spatial;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use checkpoint::{Checkpoint, CheckpointError, SIM_VERSION};
 pub use input::Input;
 pub use map::{Bounds, MapError, MapSpec};
 pub use outbox::{AnalyticsEvent, CorrectionReason, Delivery, Envelope, SavePosition, TickOutput};

@@ -232,6 +232,16 @@ impl MapSpec {
         )
     }
 
+    /// Region columns and rows.
+    pub(crate) fn region_grid(&self) -> (u32, u32) {
+        (self.region_cols, self.region_rows)
+    }
+
+    /// The blocked-tile bits, one per tile, row-major.
+    pub(crate) fn blocked_bits(&self) -> &[u64] {
+        &self.blocked
+    }
+
     /// Number of regions.
     pub fn region_count(&self) -> usize {
         self.region_cols as usize * self.region_rows as usize

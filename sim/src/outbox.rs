@@ -33,7 +33,7 @@ pub struct Envelope {
 }
 
 /// A request to persist a player's position.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SavePosition {
     /// Whose position.
     pub id: PlayerId,
@@ -42,7 +42,7 @@ pub struct SavePosition {
 }
 
 /// Why a player was sent a position correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CorrectionReason {
     /// The client's predicted position was off by more than the tolerance.
     Drift,
@@ -50,8 +50,9 @@ pub enum CorrectionReason {
     SpeedCapped,
 }
 
-/// A gameplay event for the analytics pipeline.
-#[derive(Debug, Clone, PartialEq)]
+/// A gameplay event for the analytics pipeline. Serialisable so that a
+/// recording can hash a tick's outputs in a defined encoding.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum AnalyticsEvent {
     /// A player entered the world.
     Joined {

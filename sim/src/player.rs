@@ -60,7 +60,7 @@ pub struct Listed {
 /// Every player in the world, by id. Used for lookups only, never iterated
 /// where order matters.
 #[derive(Debug, Default, Resource)]
-pub struct Directory(FxHashMap<PlayerId, Listed>);
+pub struct Directory(pub(crate) FxHashMap<PlayerId, Listed>);
 
 impl Directory {
     /// The player `id`, if it is in the world.

@@ -46,7 +46,7 @@ pub struct Relocation {
 }
 
 /// Why a player was moved by a map swap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RelocationReason {
     /// Its position is outside the new (smaller) map.
     OutsideMap,
@@ -76,7 +76,7 @@ pub const MAP_UPDATED: &str = "the map was updated";
 /// [`announce_map_changes`]; two swaps between ticks merge (a relocation by
 /// either is reported).
 #[derive(Debug, Default, Resource)]
-pub struct PendingMapChanges(BTreeMap<PlayerId, Option<RelocationReason>>);
+pub struct PendingMapChanges(pub(crate) BTreeMap<PlayerId, Option<RelocationReason>>);
 
 /// Swaps `map` into `world` (see the module docs) and returns the players
 /// that had to move, by increasing id.

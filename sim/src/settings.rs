@@ -7,7 +7,7 @@
 use bevy_ecs::prelude::Resource;
 
 /// The rules every tick applies. `Default` gives the product's defaults.
-#[derive(Debug, Clone, PartialEq, Resource)]
+#[derive(Debug, Clone, PartialEq, Resource, serde::Serialize, serde::Deserialize)]
 pub struct SimSettings {
     /// Ticks per second. Default 20.
     pub tick_rate_hz: u16,

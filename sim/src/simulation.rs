@@ -12,6 +12,7 @@ use bevy_tasks::{ComputeTaskPool, TaskPool};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::input::{Input, InputQueue, Staged};
 use crate::map::MapSpec;
 use crate::outbox::{Outputs, TickOutput};
@@ -64,6 +65,31 @@ impl Simulation {
             .initialize(&mut world)
             .expect("the tick schedule is statically well-formed");
         Ok(Self { world, schedule })
+    }
+
+    /// A world in the state of `checkpoint` (see [`crate::checkpoint`]):
+    /// given the same inputs it steps on exactly like the world the
+    /// checkpoint was taken of. Refuses an inconsistent checkpoint.
+    pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self, CheckpointError> {
+        ComputeTaskPool::get_or_init(TaskPool::default);
+        let mut world = crate::checkpoint::rebuild(checkpoint)?;
+        let mut schedule = build_schedule();
+        schedule
+            .initialize(&mut world)
+            .expect("the tick schedule is statically well-formed");
+        Ok(Self { world, schedule })
+    }
+
+    /// This world's state between two ticks. Meant to be taken with no
+    /// input queued (right after [`Simulation::step`] or construction):
+    /// queued inputs are not part of it.
+    pub fn checkpoint(&self) -> Checkpoint {
+        crate::checkpoint::capture(&self.world)
+    }
+
+    /// The inputs queued for the next tick, in order.
+    pub fn queued_inputs(&self) -> &[Input] {
+        &self.world.resource::<InputQueue>().0
     }
 
     /// Queues `input` for the next tick.

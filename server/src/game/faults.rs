@@ -57,9 +57,11 @@ impl Faults {
         }
     }
 
-    /// Called inside the step of the world of `map`: stalls or panics
-    /// when armed.
-    pub fn before_world_step(&self, map: &str) {
+    /// Called before the step of the world of `map`: stalls when armed,
+    /// and returns the message the step must panic with when a panic is
+    /// armed (the caller panics inside its step, and records the fault:
+    /// see `crate::record`).
+    pub fn world_fault(&self, map: &str) -> Option<String> {
         let stall = self
             .world_stalls
             .lock()
@@ -68,21 +70,16 @@ impl Faults {
         if let Some(stall) = stall {
             std::thread::sleep(stall);
         }
-        let fire = {
-            let mut armed = self
-                .world_panics
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match armed.get_mut(map) {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    true
-                }
-                _ => false,
+        let mut armed = self
+            .world_panics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match armed.get_mut(map) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Some(format!("injected fault: the world of {map:?} panics"))
             }
-        };
-        if fire {
-            panic!("injected fault: the world of {map:?} panics");
+            _ => None,
         }
     }
 
@@ -112,7 +109,7 @@ mod tests {
     fn world_panics_fire_as_often_as_armed() {
         let faults = Faults::default();
         faults.panic_world("small", 2);
-        let fires = |map: &str| std::panic::catch_unwind(|| faults.before_world_step(map)).is_err();
+        let fires = |map: &str| faults.world_fault(map).is_some();
         assert!(!fires("world"));
         assert!(fires("small"));
         assert!(fires("small"));

@@ -114,6 +114,9 @@ pub enum GameError {
     /// The OS refused a thread for the watchdog.
     #[error("starting the watchdog thread")]
     WatchdogThread(#[source] std::io::Error),
+    /// The OS refused a thread for the recorder.
+    #[error("starting the recorder thread")]
+    RecorderThread(#[source] std::io::Error),
 }
 
 /// A bound game listener, not yet serving.
@@ -255,15 +258,17 @@ impl GameListener {
                 }
             })
         };
+        let mut worlds = self.worlds;
+        let recording = start_recorder(&self.config, &mut worlds)?;
         #[cfg(feature = "fault-injection")]
-        let faults = self.worlds.faults();
-        let beat = self.worlds.heartbeat();
+        let faults = worlds.faults();
+        let beat = worlds.heartbeat();
         let health = Arc::new(watchdog::Health::new(
             Arc::clone(&beat),
             Duration::from_millis(self.config.recovery.tick_stall_warn_ms),
         ));
         let core = TickCore::new(
-            self.worlds,
+            worlds,
             Arc::clone(&self.catalog),
             CoreSettings {
                 limits: self.config.quic.clone(),
@@ -299,6 +304,7 @@ impl GameListener {
         tracing::info!(listener = "game", addr = %self.addr, "listening");
         Ok(RunningGame {
             health,
+            recording,
             #[cfg(feature = "fault-injection")]
             faults,
             endpoint: self.endpoint,
@@ -313,10 +319,43 @@ impl GameListener {
     }
 }
 
+/// Starts the recorder thread (recordings, flight recorder, crash files)
+/// and streams `worlds` to it.
+fn start_recorder(
+    config: &Config,
+    worlds: &mut Worlds,
+) -> Result<Arc<crate::record::Switch>, GameError> {
+    use crate::record::{RecorderLink, Switch, recorder};
+    let settings = &config.recording;
+    let switch = Arc::new(Switch::new(settings.dir_in(&config.data), settings));
+    let (notes, notes_rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
+    let recorder_settings = recorder::RecorderSettings {
+        crash_dir: config.data.join("crash"),
+        flight_ticks: settings.flight_recorder_secs * u64::from(config.world.tick_rate_hz),
+        tick_rate_hz: config.world.tick_rate_hz,
+    };
+    let thread = {
+        let switch = Arc::clone(&switch);
+        std::thread::Builder::new()
+            .name("battlegrid-recorder".into())
+            .spawn(move || recorder::run(notes_rx, switch, recorder_settings))
+            .map_err(GameError::RecorderThread)?
+    };
+    worlds.record_to(RecorderLink::new(
+        notes,
+        Arc::clone(&switch),
+        settings,
+        thread,
+    ));
+    Ok(switch)
+}
+
 /// A serving game listener.
 pub struct RunningGame {
     /// What the health endpoints answer.
     health: Arc<watchdog::Health>,
+    /// Which maps record (the admin API's recording routes).
+    recording: Arc<crate::record::Switch>,
     /// Faults the admin listener's debug routes arm (tests only).
     #[cfg(feature = "fault-injection")]
     faults: Arc<faults::Faults>,
@@ -337,6 +376,11 @@ impl RunningGame {
     /// The listener's counters.
     pub fn stats(&self) -> Arc<GameStats> {
         Arc::clone(&self.stats)
+    }
+
+    /// Which maps record to files.
+    pub fn recording(&self) -> Arc<crate::record::Switch> {
+        Arc::clone(&self.recording)
     }
 
     /// What `/healthz` and `/readyz` answer.

@@ -1,5 +1,6 @@
 //! The admin listener's router (loopback by default): `/healthz`, `/readyz`,
-//! `/metrics` (Prometheus) and the admin API's session endpoint, with the
+//! `/metrics` (Prometheus), the admin API's session endpoint and the
+//! recording switches (`super::recording`), with the
 //! same security headers as the public listener. The
 //! dashboard and the rest of the admin API come with later issues; the
 //! listener has no authentication of its own yet, which is why it binds
@@ -18,7 +19,12 @@ use crate::game::watchdog::Health;
 use crate::metrics::{CONTENT_TYPE, Metrics};
 
 /// Router of the admin listener.
-pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
+pub fn admin_router(
+    auth: AuthState,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    recording: Arc<crate::record::Switch>,
+) -> Router {
     let router = Router::new()
         .merge(super::health_router(health))
         .route(
@@ -35,6 +41,7 @@ pub fn admin_router(auth: AuthState, metrics: Arc<Metrics>, health: Arc<Health>)
             }),
         )
         .merge(auth::admin_router(auth))
+        .merge(super::recording_router(recording))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(super::json_errors::json_errors));

@@ -22,6 +22,7 @@ mod maps;
 mod patch;
 mod public;
 mod ranged;
+mod recording;
 mod serve;
 pub mod tls;
 
@@ -34,4 +35,5 @@ pub use health::health_router;
 pub use maps::maps_router;
 pub use patch::patch_router;
 pub use public::{GameInfo, ServerInfo, public_router};
+pub use recording::recording_router;
 pub use serve::{ListenerOptions, serve};

@@ -84,5 +84,42 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(message)
 }
 
+/// Largest value [`encode_record`] writes and [`decode_record`] reads:
+/// records on disk (the server's recordings) hold whole world checkpoints,
+/// far larger than any message, so they get their own limit.
+pub const MAX_RECORD_LEN: usize = 256 * 1024 * 1024;
+
+type RecordConfig = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_RECORD_LEN>,
+>;
+
+const RECORD_CONFIG: RecordConfig = bincode::config::standard().with_limit::<MAX_RECORD_LEN>();
+
+/// Encodes a record (not a message: see [`MAX_RECORD_LEN`]) in the wire
+/// format's encoding, appending it to `out`.
+pub fn encode_record<T: Serialize>(record: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let start = out.len();
+    bincode::serde::encode_into_std_write(record, out, RECORD_CONFIG)
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if out.len() - start > MAX_RECORD_LEN {
+        return Err(CodecError::TooLarge(out.len() - start));
+    }
+    Ok(())
+}
+
+/// Decodes exactly one record from `bytes` (see [`encode_record`]).
+/// Hostile lengths fail without allocating beyond what serde's cautious
+/// pre-allocation allows; trailing bytes are an error.
+pub fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (record, used) = bincode::serde::decode_from_slice(bytes, RECORD_CONFIG)
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(record)
+}
+
 #[cfg(test)]
 mod tests;

@@ -193,6 +193,8 @@ impl<L: Link> TickCore<L> {
                 self.pending.insert(save.id, save);
             }
         }
+        // Routed: the recorder may have them (moved, not copied).
+        self.worlds.recorded(stepped.outputs);
         // After the leave saves of their old worlds, so these win.
         for (id, map, position) in self.worlds.take_arrivals() {
             let save = Save { id, map, position };

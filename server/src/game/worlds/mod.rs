@@ -22,6 +22,9 @@
 //! failing, sends them to the default map ([`Worlds::quarantine`]). Seats
 //! live here, outside the simulations, so both know who was on a failed map
 //! without reading its broken simulation.
+//!
+//! With a recorder attached ([`Worlds::record_to`]), each world's ticks
+//! also stream to it ([`recording`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -29,6 +32,7 @@ use std::sync::Arc;
 use battlegrid_protocol::{PlayerId, Position};
 use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, TickOutput};
 
+use self::recording::{Recording, Stream};
 use super::config::WorldConfig;
 use super::watchdog::{Heartbeat, Phase};
 use crate::maps::{LoadedMap, MapEvent, MapLoadError};
@@ -60,6 +64,8 @@ pub struct World {
     pub sim: Simulation,
     /// The live version of the map file.
     pub map: Arc<LoadedMap>,
+    /// Its place in the recorder's stream.
+    stream: Stream,
 }
 
 /// Where a player is.
@@ -137,6 +143,8 @@ pub struct Worlds {
     /// Faults armed by tests (see [`super::faults`]).
     #[cfg(any(test, feature = "fault-injection"))]
     faults: Arc<super::faults::Faults>,
+    /// Where ticks are recorded, if anywhere.
+    recording: Option<Recording>,
 }
 
 impl Worlds {
@@ -173,6 +181,7 @@ impl Worlds {
             beat: Arc::default(),
             #[cfg(any(test, feature = "fault-injection"))]
             faults: Arc::default(),
+            recording: None,
         };
         for map in maps {
             worlds.add(Arc::new(map));
@@ -186,7 +195,29 @@ impl Worlds {
         let seed = self.seed ^ fnv1a(name.as_bytes());
         let mut sim = Simulation::new(map.spec.clone(), self.settings.clone(), seed);
         sim.start_at_tick(self.tick);
-        self.worlds.insert(name, World { sim, map });
+        let mut world = World {
+            sim,
+            map,
+            stream: Stream::default(),
+        };
+        if let Some(recording) = &mut self.recording {
+            recording.fresh(&name, &mut world);
+        }
+        self.worlds.insert(name, world);
+    }
+
+    /// Streams every world's ticks to the recorder behind `link` from the
+    /// next step on.
+    pub fn record_to(&mut self, link: crate::record::RecorderLink) {
+        self.recording = Some(Recording::new(link));
+    }
+
+    /// Hands the outputs of the last [`Worlds::step`] (after routing) to the
+    /// recorder, with the step's inputs; without a recorder, drops them.
+    pub fn recorded(&mut self, outputs: Vec<(Arc<str>, TickOutput)>) {
+        if let Some(recording) = &mut self.recording {
+            recording.finish(outputs, &mut self.worlds);
+        }
     }
 
     /// The heartbeat the tick publishes for the watchdog.
@@ -325,9 +356,22 @@ impl Worlds {
         let mut stepped = Stepped::default();
         #[cfg(any(test, feature = "fault-injection"))]
         let faults = &self.faults;
+        if let Some(recording) = &mut self.recording {
+            recording.begin_tick(&mut self.worlds);
+        }
         self.beat.phase(Phase::Step);
         for (name, world) in &mut self.worlds {
             self.beat.world(Some(name));
+            // A test's injected fault panics inside the step below; the
+            // recording notes it, since it is not the simulation's doing.
+            #[cfg(any(test, feature = "fault-injection"))]
+            let fault = faults.world_fault(name);
+            #[cfg(not(any(test, feature = "fault-injection")))]
+            let fault: Option<String> = None;
+            let record = match &mut self.recording {
+                Some(recording) => recording.before_step(world, fault.as_deref()),
+                None => None,
+            };
             // AssertUnwindSafe: after a panic the world's simulation may
             // hold broken invariants, but nothing reads it again: the
             // caller must restore or quarantine a failed world before the
@@ -335,15 +379,25 @@ impl Worlds {
             // here outside it, say who was on the map). Nothing else is
             // borrowed by the closure.
             let step = std::panic::AssertUnwindSafe(|| {
-                #[cfg(any(test, feature = "fault-injection"))]
-                faults.before_world_step(name);
+                if let Some(fault) = &fault {
+                    panic!("{fault}");
+                }
                 world.sim.step()
             });
             match std::panic::catch_unwind(step) {
-                Ok(out) => stepped.outputs.push((Arc::clone(name), out)),
-                Err(payload) => stepped
-                    .failed
-                    .push((Arc::clone(name), panic_message(payload.as_ref()))),
+                Ok(out) => {
+                    if let Some(recording) = &mut self.recording {
+                        recording.stepped(name, world, record);
+                    }
+                    stepped.outputs.push((Arc::clone(name), out));
+                }
+                Err(payload) => {
+                    let why = panic_message(payload.as_ref());
+                    if let Some(recording) = &mut self.recording {
+                        recording.panicked(name, world, record, &why);
+                    }
+                    stepped.failed.push((Arc::clone(name), why));
+                }
             }
         }
         self.beat.world(None);
@@ -368,6 +422,10 @@ impl Worlds {
         let seed = self.seed ^ fnv1a(map.as_bytes());
         world.sim = Simulation::new(world.map.spec.clone(), self.settings.clone(), seed);
         world.sim.start_at_tick(self.tick);
+        if let Some(recording) = &mut self.recording {
+            let name = Arc::from(map);
+            recording.fresh(&name, world);
+        }
         let reason = format!("the map {map:?} was restored after a server fault");
         let mut moved = Vec::new();
         for (&id, seat) in self.players.iter().filter(|(_, s)| &*s.map == map) {
@@ -398,6 +456,9 @@ impl Worlds {
             return None;
         }
         self.worlds.remove(map)?;
+        if let Some(recording) = &mut self.recording {
+            recording.closed(map);
+        }
         let reason = format!(
             "the map {map:?} failed and is closed for now; you are on the map {:?}",
             &*self.default_map
@@ -452,6 +513,7 @@ impl Worlds {
                 }
                 Some(world) if world.map.content_hash == map.content_hash => Applied::Unchanged,
                 Some(world) => {
+                    Recording::map_replaced(world, &map.spec);
                     let moved = world.sim.replace_map(map.spec.clone());
                     world.map = Arc::clone(map);
                     Applied::Replaced(moved)
@@ -464,6 +526,9 @@ impl Worlds {
                 let Some(world) = self.worlds.remove(name.as_str()) else {
                     return Applied::Nothing;
                 };
+                if let Some(recording) = &mut self.recording {
+                    recording.closed(name);
+                }
                 let reason = format!(
                     "the map {name:?} was removed; you are on the map {:?}",
                     &*self.default_map
@@ -540,5 +605,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+mod recording;
 #[cfg(test)]
 mod tests;
