@@ -62,6 +62,8 @@ pub struct Config {
     pub patch: crate::patch::PatchConfig,
     /// Fail recovery: supervised worlds.
     pub recovery: crate::game::config::RecoveryConfig,
+    /// The analytics event files.
+    pub analytics: crate::analytics::AnalyticsConfig,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             world: Default::default(),
             patch: Default::default(),
             recovery: Default::default(),
+            analytics: Default::default(),
         }
     }
 }

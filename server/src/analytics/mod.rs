@@ -18,6 +18,9 @@
 
 pub mod config;
 pub mod event;
+pub mod files;
+pub mod sampler;
+pub mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

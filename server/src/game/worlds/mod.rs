@@ -31,6 +31,7 @@ use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, 
 
 use super::config::WorldConfig;
 use super::watchdog::{Heartbeat, Phase};
+use crate::analytics::sampler::Snapshots;
 use crate::maps::{LoadedMap, MapEvent, MapLoadError};
 
 /// Why the worlds could not be built at start.
@@ -134,6 +135,9 @@ pub struct Worlds {
     tick: u64,
     /// What the watchdog reads: which world is stepping.
     beat: Arc<Heartbeat>,
+    /// Every world's snapshot reader, for readers beside the tick (the
+    /// analytics position sampler); republished when worlds change.
+    snapshots: Snapshots,
     /// Faults armed by tests (see [`super::faults`]).
     #[cfg(any(test, feature = "fault-injection"))]
     faults: Arc<super::faults::Faults>,
@@ -171,6 +175,7 @@ impl Worlds {
             arriving: Vec::new(),
             tick: 0,
             beat: Arc::default(),
+            snapshots: Snapshots::default(),
             #[cfg(any(test, feature = "fault-injection"))]
             faults: Arc::default(),
         };
@@ -187,6 +192,26 @@ impl Worlds {
         let mut sim = Simulation::new(map.spec.clone(), self.settings.clone(), seed);
         sim.start_at_tick(self.tick);
         self.worlds.insert(name, World { sim, map });
+        self.publish_snapshots();
+    }
+
+    /// The live worlds' snapshot readers (kept current by the tick).
+    pub fn snapshots(&self) -> Snapshots {
+        Arc::clone(&self.snapshots)
+    }
+
+    fn publish_snapshots(&self) {
+        let readers = self
+            .worlds
+            .iter()
+            .map(|(name, world)| (Arc::clone(name), world.sim.snapshot_reader()))
+            .collect();
+        self.snapshots.store(Arc::new(readers));
+    }
+
+    /// The map `id` is on, if it is in a world.
+    pub fn map_of(&self, id: PlayerId) -> Option<Arc<str>> {
+        self.players.get(&id).map(|seat| Arc::clone(&seat.map))
     }
 
     /// The heartbeat the tick publishes for the watchdog.
@@ -385,6 +410,7 @@ impl Worlds {
                 }
             });
         }
+        self.publish_snapshots();
         moved
     }
 
@@ -398,6 +424,7 @@ impl Worlds {
             return None;
         }
         self.worlds.remove(map)?;
+        self.publish_snapshots();
         let reason = format!(
             "the map {map:?} failed and is closed for now; you are on the map {:?}",
             &*self.default_map
@@ -464,6 +491,7 @@ impl Worlds {
                 let Some(world) = self.worlds.remove(name.as_str()) else {
                     return Applied::Nothing;
                 };
+                self.publish_snapshots();
                 let reason = format!(
                     "the map {name:?} was removed; you are on the map {:?}",
                     &*self.default_map
