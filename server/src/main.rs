@@ -30,6 +30,8 @@ enum Command {
     CheckMaps(battlegrid_server::maps::check::CheckMapsArgs),
     /// Bring a directory up to the server's current client assets release.
     FetchAssets(battlegrid_server::fetch_assets::FetchAssetsArgs),
+    /// Read the analytics event files: summary, heatmap PNG, CSV export.
+    Analytics(battlegrid_server::analytics::report::AnalyticsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +51,9 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::FetchAssets(args)) => {
             std::process::exit(battlegrid_server::fetch_assets::main(args))
+        }
+        Some(Command::Analytics(args)) => {
+            std::process::exit(battlegrid_server::analytics::report::main(args))
         }
         None => cli.serve,
     };

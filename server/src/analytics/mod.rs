@@ -19,6 +19,8 @@
 pub mod config;
 pub mod event;
 pub mod files;
+pub mod heatmap;
+pub mod report;
 pub mod sampler;
 pub mod writer;
 
