@@ -16,6 +16,12 @@
 //!   one complete Parquet file per 2,000 events, what the writer's crash
 //!   guarantee (at most one flush lost, the rest readable) costs in Parquet.
 //!
+//! - `analytics_writer/thread_200k_events`: the server's writer thread end
+//!   to end: 200,000 events emitted into the queue, drained, written as
+//!   frames to a file under `target/analytics-bench` and completed. Its
+//!   `elem/s` is what the writer sustains (it includes the emitting
+//!   thread's clones on the same 2 cores).
+//!
 //! Each bench prints the bytes per event of its output once, and for a
 //! quiet server (50 events per flush) too. Throughput is
 //! in events, so criterion's `elem/s` is the writer's ceiling on one core.
@@ -166,6 +172,44 @@ fn formats(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The writer thread end to end: 200,000 events through the queue into
+/// files on disk (`target/analytics-bench`), timed until the thread has
+/// written them all and completed its file.
+fn writer_thread(c: &mut Criterion) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use battlegrid_server::analytics::writer::{Writer, spawn};
+    use battlegrid_server::analytics::{Analytics, AnalyticsConfig, AnalyticsStats};
+
+    const N: usize = 200_000;
+    let sample = events();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/analytics-bench");
+    let mut group = c.benchmark_group("analytics_writer");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(10);
+    group.bench_function("thread_200k_events", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_dir_all(&dir);
+            let stats = Arc::new(AnalyticsStats::default());
+            let (analytics, queue) = Analytics::channel(N, false, Arc::clone(&stats));
+            let writer = Writer::new(dir.clone(), AnalyticsConfig::default(), Arc::clone(&stats))
+                .expect("writer");
+            let thread = spawn(writer, queue, Arc::new(AtomicBool::new(false))).expect("thread");
+            for event in sample.iter().cycle().take(N) {
+                analytics.emit(event.tick, event.event.clone());
+            }
+            // The last sender gone: the writer drains, writes and completes
+            // at once (a running server sets `stop` instead).
+            drop(analytics);
+            thread.join().expect("writer");
+            assert_eq!(stats.written.load(Ordering::Relaxed), N as u64);
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(feature = "parquet")]
@@ -370,5 +414,5 @@ mod parquet_file {
     }
 }
 
-criterion_group!(benches, formats);
+criterion_group!(benches, formats, writer_thread);
 criterion_main!(benches);
