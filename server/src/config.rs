@@ -64,6 +64,8 @@ pub struct Config {
     pub recovery: crate::game::config::RecoveryConfig,
     /// Recordings and the flight recorder (docs/REPLAY.md).
     pub recording: crate::record::RecordingConfig,
+    /// The analytics event files.
+    pub analytics: crate::analytics::AnalyticsConfig,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             patch: Default::default(),
             recovery: Default::default(),
             recording: Default::default(),
+            analytics: Default::default(),
         }
     }
 }

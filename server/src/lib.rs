@@ -4,9 +4,11 @@
 //! accounts and sessions over HTTP with the token table ([`auth`]), the
 //! HTTP listeners ([`http`]), the QUIC game listener with its gateway and
 //! tick thread ([`game`]), the download and patch server ([`patch`]), the
-//! `bots` load generator ([`bots`]), the `fetch-assets` updater
+//! `bots` load generator ([`bots`]), the analytics pipeline and its
+//! subcommand ([`analytics`]), the `fetch-assets` updater
 //! ([`fetch_assets`]) and the start/stop sequence ([`Server`], [`run`]).
 
+pub mod analytics;
 pub mod auth;
 pub mod bots;
 pub mod config;

@@ -33,6 +33,8 @@ enum Command {
     /// Replay a recording or crash file and check every tick; exit 1 on
     /// divergence, 2 if it cannot be replayed.
     Replay(battlegrid_server::record::replay::ReplayArgs),
+    /// Read the analytics event files: summary, heatmap PNG, CSV export.
+    Analytics(battlegrid_server::analytics::report::AnalyticsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +57,9 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Replay(args)) => {
             std::process::exit(battlegrid_server::record::replay::main(args))
+        }
+        Some(Command::Analytics(args)) => {
+            std::process::exit(battlegrid_server::analytics::report::main(args))
         }
         None => cli.serve,
     };

@@ -18,6 +18,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use crate::analytics::AnalyticsStats;
 use crate::game::stats::GameStats;
 
 /// The content type of [`Metrics::render`]'s output.
@@ -40,6 +41,12 @@ impl Metrics {
         let mut process = Registry::default();
         process.register_collector(Box::new(ProcessCollector));
         Self { game, process }
+    }
+
+    /// Adds the analytics pipeline's counters (`battlegrid_analytics_*`).
+    pub fn add_analytics(&mut self, stats: Arc<AnalyticsStats>) {
+        self.game
+            .register_collector(Box::new(AnalyticsCollector(stats)));
     }
 
     /// The OpenMetrics text of every series, ending in `# EOF`.
@@ -212,6 +219,54 @@ impl Collector for GameCollector {
         ] {
             let gauge = ConstGauge::new(GameStats::get(cell) as f64 / 1e6);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Counters of the analytics queue and writer.
+#[derive(Debug)]
+struct AnalyticsCollector(Arc<AnalyticsStats>);
+
+impl Collector for AnalyticsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let s = &*self.0;
+        for series in [
+            Series {
+                name: "analytics_events_queued",
+                help: "Analytics events accepted into the queue",
+                cell: &s.queued,
+            },
+            Series {
+                name: "analytics_events_dropped",
+                help: "Analytics events dropped because the queue was full",
+                cell: &s.dropped,
+            },
+            Series {
+                name: "analytics_events_written",
+                help: "Analytics events written to the event files",
+                cell: &s.written,
+            },
+            Series {
+                name: "analytics_bytes_written",
+                help: "Compressed bytes written to the event files",
+                cell: &s.bytes_written,
+            },
+            Series {
+                name: "analytics_write_errors",
+                help: "Analytics events lost to a failed file write",
+                cell: &s.write_errors,
+            },
+            Series {
+                name: "analytics_files_deleted",
+                help: "Complete event files deleted by the retention rules",
+                cell: &s.files_deleted,
+            },
+        ] {
+            let counter = ConstCounter::new(GameStats::get(series.cell));
+            let metric =
+                encoder.encode_descriptor(series.name, series.help, None, counter.metric_type())?;
+            counter.encode(metric)?;
         }
         Ok(())
     }

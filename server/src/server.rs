@@ -11,11 +11,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::analytics::writer::Writer;
+use crate::analytics::{Analytics, AnalyticsStats, Stamped};
 use crate::auth::{Auth, PasswordError, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
 use crate::game::{GameError, GameListener};
@@ -83,6 +88,19 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The analytics directory could not be prepared (created, or the files
+    /// a crash left open completed).
+    #[error("preparing the analytics directory {}", path.display())]
+    Analytics {
+        /// `[analytics] dir`, or `<data>/analytics`.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The analytics writer thread could not start.
+    #[error("starting the analytics writer thread")]
+    AnalyticsThread(#[source] std::io::Error),
     /// The final flush failed: the last writes may be lost.
     #[error("flushing the store at shutdown")]
     Flush(#[source] StoreError),
@@ -108,6 +126,9 @@ pub struct Server {
     game: GameListener,
     public_tls: Option<PublicTls>,
     addrs: BoundAddrs,
+    /// The analytics writer and its queue, started by `serve`.
+    analytics: Option<(Writer, Receiver<Stamped>)>,
+    analytics_stats: Option<Arc<AnalyticsStats>>,
 }
 
 impl Server {
@@ -125,6 +146,20 @@ impl Server {
                 }
             })?;
         let store: Arc<dyn Store> = Arc::new(store);
+        let (analytics, writer) = if config.analytics.enabled {
+            let stats = Arc::new(AnalyticsStats::default());
+            let (analytics, queue) = Analytics::channel(
+                config.analytics.queue_capacity,
+                config.analytics.keep_texts,
+                Arc::clone(&stats),
+            );
+            let dir = config.analytics.dir_in(&config.data);
+            let writer = Writer::new(dir.clone(), config.analytics.clone(), stats)
+                .map_err(|source| ServerError::Analytics { path: dir, source })?;
+            (analytics, Some((writer, queue)))
+        } else {
+            (Analytics::off(), None)
+        };
         let hashers = config.passwords.max_concurrent_hashes.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
@@ -136,6 +171,7 @@ impl Server {
             passwords: Passwords::new(hashers).await?,
             limits: RateLimiters::new(&config.rate_limits),
             sessions: config.sessions.clone(),
+            analytics: analytics.clone(),
         });
         let loaded = auth
             .load_sessions()
@@ -145,7 +181,11 @@ impl Server {
 
         let (http, http_addr) = bind_tcp("HTTP", config.http).await?;
         let (admin, admin_addr) = bind_tcp("admin", config.admin).await?;
-        let game = GameListener::bind(&config)?;
+        let mut game = GameListener::bind(&config)?;
+        let sample_every = (config.analytics.position_sample_secs > 0)
+            .then(|| Duration::from_secs(config.analytics.position_sample_secs));
+        let analytics_stats = analytics.stats();
+        game.set_analytics(analytics, sample_every);
         // After the game listener: it generates the development certificate
         // that `[public_tls]` may share.
         let public_tls = PublicTls::from_config(&config)?;
@@ -162,6 +202,8 @@ impl Server {
             game,
             public_tls,
             addrs,
+            analytics: writer,
+            analytics_stats,
         })
     }
 
@@ -191,7 +233,16 @@ impl Server {
             game,
             public_tls,
             addrs,
+            analytics,
+            analytics_stats,
         } = self;
+        let analytics_stop = Arc::new(AtomicBool::new(false));
+        let analytics_writer = analytics
+            .map(|(writer, queue)| {
+                crate::analytics::writer::spawn(writer, queue, Arc::clone(&analytics_stop))
+            })
+            .transpose()
+            .map_err(ServerError::AnalyticsThread)?;
         let info = ServerInfo {
             protocol_version: battlegrid_protocol::PROTOCOL_VERSION,
             game: Some(GameInfo {
@@ -233,7 +284,11 @@ impl Server {
             public_options,
             stop_rx.clone(),
         ));
-        let metrics = Arc::new(Metrics::new(game.stats()));
+        let mut metrics = Metrics::new(game.stats());
+        if let Some(stats) = analytics_stats {
+            metrics.add_analytics(stats);
+        }
+        let metrics = Arc::new(metrics);
         let admin_app = admin_router(Arc::clone(&auth), metrics, health, game.recording());
         #[cfg(feature = "fault-injection")]
         let admin_app = {
@@ -276,6 +331,15 @@ impl Server {
         let _ = patcher.await;
         sweeper.abort();
         drop(cert_watch);
+        // After the game: its last events (sessions ended by the shutdown)
+        // are in the queue; the writer drains it and completes its file.
+        analytics_stop.store(true, Ordering::Relaxed);
+        if let Some(writer) = analytics_writer {
+            let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the analytics writer panicked");
+            }
+        }
         auth.store.flush().await.map_err(ServerError::Flush)?;
         tracing::info!("stopped");
         Ok(())

@@ -72,16 +72,22 @@ pub fn shout(
             }
         });
         recipients.sort_unstable();
-        let bytes = encode(&ServerMessage::ShoutHeard {
+        let message = ServerMessage::ShoutHeard {
             speaker,
             name: listed.name.to_string(),
             position,
             text,
-        });
+        };
+        let bytes = encode(&message);
         deliver(&mut out, &recipients, &bytes);
+        // The text moves on to the analytics event: no copy.
+        let ServerMessage::ShoutHeard { text, .. } = message else {
+            unreachable!("built just above")
+        };
         out.analytics.push(AnalyticsEvent::Shout {
             id: speaker,
             recipients: recipients.len() as u32,
+            text,
         });
     }
 }
@@ -108,17 +114,22 @@ pub fn broadcast(
         if let Ok(members) = members.get(regions.entity(region)) {
             recipients.extend(members.iter().map(|m| m.id));
         }
-        let bytes = encode(&ServerMessage::BroadcastHeard {
+        let message = ServerMessage::BroadcastHeard {
             speaker,
             name: listed.name.to_string(),
             region,
             text,
-        });
+        };
+        let bytes = encode(&message);
         deliver(&mut out, &recipients, &bytes);
+        let ServerMessage::BroadcastHeard { text, .. } = message else {
+            unreachable!("built just above")
+        };
         out.analytics.push(AnalyticsEvent::Broadcast {
             id: speaker,
             region,
             recipients: recipients.len() as u32,
+            text,
         });
     }
 }

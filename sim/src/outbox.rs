@@ -74,6 +74,8 @@ pub enum AnalyticsEvent {
         id: PlayerId,
         /// How many players heard it (the speaker included).
         recipients: u32,
+        /// What was said (the server decides whether to keep it).
+        text: String,
     },
     /// A player broadcast to its region.
     Broadcast {
@@ -83,6 +85,8 @@ pub enum AnalyticsEvent {
         region: RegionId,
         /// How many players heard it (the speaker included).
         recipients: u32,
+        /// What was said (the server decides whether to keep it).
+        text: String,
     },
     /// A player was handed from one region to another.
     RegionChanged {

@@ -65,6 +65,8 @@ pub struct Auth {
     pub limits: RateLimiters,
     /// Session lifetimes.
     pub sessions: SessionConfig,
+    /// Sign-up and login events for the analytics files.
+    pub analytics: crate::analytics::Analytics,
 }
 
 impl Auth {

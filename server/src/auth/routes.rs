@@ -14,13 +14,14 @@ use super::error::ApiError;
 use super::extract::{ApiJson, Bearer, ClientIp};
 use super::names::{PASSWORD_MAX_BYTES, check_password, name_key};
 use super::{AuthState, now_ms, token};
+use crate::analytics::Event;
 use crate::store::{NewAccount, SessionRecord};
 
 /// The auth API's routes, with their state applied.
 pub fn router(state: AuthState) -> Router {
     Router::new()
-        .route("/v1/accounts", post(sign_up))
-        .route("/v1/sessions", post(log_in))
+        .route("/v1/accounts", post(sign_up_recorded))
+        .route("/v1/sessions", post(log_in_recorded))
         .route("/v1/sessions/current", delete(log_out))
         .route("/v1/me", get(me))
         .with_state(state)
@@ -65,6 +66,39 @@ struct SessionView {
     /// Idle expiry if unused from now on, unix seconds.
     idle_expires_at: u64,
     ip: String,
+}
+
+/// Sign-up, recorded as a `signup` event (account id or error code, never
+/// the name or the password).
+async fn sign_up_recorded(
+    state: State<AuthState>,
+    ip: ClientIp,
+    credentials: ApiJson<Credentials>,
+) -> Result<(StatusCode, Json<AccountCreated>), ApiError> {
+    let analytics = state.analytics.clone();
+    let answer = sign_up(state, ip, credentials).await;
+    let (ok, account, error) = match &answer {
+        Ok((_, created)) => (true, Some(created.account_id), None),
+        Err(err) => (false, None, Some(err.code().to_owned())),
+    };
+    analytics.emit(None, Event::Signup { ok, account, error });
+    answer
+}
+
+/// Login, recorded as a `login` event.
+async fn log_in_recorded(
+    state: State<AuthState>,
+    ip: ClientIp,
+    credentials: ApiJson<Credentials>,
+) -> Result<Json<SessionCreated>, ApiError> {
+    let analytics = state.analytics.clone();
+    let answer = log_in(state, ip, credentials).await;
+    let (ok, account, error) = match &answer {
+        Ok(created) => (true, Some(created.account_id), None),
+        Err(err) => (false, None, Some(err.code().to_owned())),
+    };
+    analytics.emit(None, Event::Login { ok, account, error });
+    answer
 }
 
 fn limited(result: Result<(), std::time::Duration>) -> Result<(), ApiError> {

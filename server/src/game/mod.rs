@@ -128,6 +128,10 @@ pub struct GameListener {
     worlds: Worlds,
     catalog: Arc<MapCatalog>,
     config: Config,
+    /// Where gameplay events go, and how often positions are sampled
+    /// (see [`GameListener::set_analytics`]).
+    analytics: crate::analytics::Analytics,
+    sample_every: Option<Duration>,
 }
 
 impl GameListener {
@@ -189,6 +193,8 @@ impl GameListener {
             worlds,
             catalog,
             config: config.clone(),
+            analytics: crate::analytics::Analytics::off(),
+            sample_every: None,
         })
     }
 
@@ -205,6 +211,17 @@ impl GameListener {
     /// The live maps and load errors, for the HTTP map API.
     pub fn catalog(&self) -> Arc<MapCatalog> {
         Arc::clone(&self.catalog)
+    }
+
+    /// Sends the tick's gameplay events to `analytics`, and every online
+    /// player's position every `sample_every` (`None`: no samples).
+    pub fn set_analytics(
+        &mut self,
+        analytics: crate::analytics::Analytics,
+        sample_every: Option<Duration>,
+    ) {
+        self.analytics = analytics;
+        self.sample_every = sample_every;
     }
 
     /// Starts the tick thread, the saver, the map watcher and the accept
@@ -267,7 +284,8 @@ impl GameListener {
             Arc::clone(&beat),
             Duration::from_millis(self.config.recovery.tick_stall_warn_ms),
         ));
-        let core = TickCore::new(
+        let snapshots = worlds.snapshots();
+        let mut core = TickCore::new(
             worlds,
             Arc::clone(&self.catalog),
             CoreSettings {
@@ -278,6 +296,7 @@ impl GameListener {
             Arc::clone(&stats),
             std::time::Instant::now(),
         );
+        core.set_analytics(self.analytics.clone());
         let tick_loop = TickLoop {
             core,
             control: control_rx,
@@ -300,6 +319,12 @@ impl GameListener {
             Arc::clone(&self.resume),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
+        let sampler = match self.sample_every {
+            Some(every) if self.analytics.is_on() => Some(tokio::spawn(
+                crate::analytics::sampler::run(snapshots, self.analytics, every, stop_rx.clone()),
+            )),
+            _ => None,
+        };
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));
         tracing::info!(listener = "game", addr = %self.addr, "listening");
         Ok(RunningGame {
@@ -314,6 +339,7 @@ impl GameListener {
             tick,
             saver,
             forwarder,
+            sampler,
             stats,
         })
     }
@@ -369,6 +395,8 @@ pub struct RunningGame {
     saver: tokio::task::JoinHandle<()>,
     /// Forwards map changes to the tick thread; owns the watcher.
     forwarder: tokio::task::JoinHandle<()>,
+    /// Samples positions for analytics; stops with the accept loop.
+    sampler: Option<tokio::task::JoinHandle<()>>,
     stats: Arc<GameStats>,
 }
 
@@ -403,6 +431,9 @@ impl RunningGame {
         self.forwarder.abort();
         let _ = self.stop.send(true);
         let _ = self.accept.await;
+        if let Some(sampler) = self.sampler {
+            let _ = sampler.await;
+        }
         let _ = self.control.send(Control::Shutdown);
         drop(self.control);
         let tick = self.tick;

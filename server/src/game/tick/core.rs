@@ -25,13 +25,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use battlegrid_protocol::{ErrorCode, PlayerId, ServerMessage};
-use battlegrid_sim::{Delivery, Input, TickOutput};
+use battlegrid_sim::{AnalyticsEvent, CorrectionReason, Delivery, Input, TickOutput};
 
 use super::link::Link;
 use super::places::{Places, RECENT_TICKS};
 use super::schedule::{Finish, Schedule, TickTimer};
 use super::supervise::{Supervisor, Verdict};
 use super::{Control, Joining, Save};
+use crate::analytics::{Analytics, Event, MapName};
 use crate::game::catalog::MapCatalog;
 use crate::game::config::{QuicConfig, RecoveryConfig};
 use crate::game::session::Command;
@@ -48,6 +49,8 @@ struct Route<L> {
     /// tick after it.
     joined_tick: u64,
     flood_ticks: u32,
+    /// Wall-clock unix milliseconds of the join, for the session's length.
+    joined_ms: u64,
 }
 
 /// Everything the core needs besides the worlds and the clock.
@@ -73,6 +76,8 @@ pub struct TickCore<L> {
     schedule: Schedule,
     timer: TickTimer,
     supervisor: Supervisor,
+    /// Where gameplay events go (off unless [`TickCore::set_analytics`]).
+    analytics: Analytics,
 }
 
 impl<L: Link> TickCore<L> {
@@ -99,7 +104,14 @@ impl<L: Link> TickCore<L> {
                 settings.recovery.world_failures_max,
                 Duration::from_millis(settings.recovery.world_failures_window_ms),
             ),
+            analytics: Analytics::off(),
         }
+    }
+
+    /// Sends gameplay events (sessions, movement, speech, moderation, map
+    /// reloads, tick summaries) to `analytics`.
+    pub fn set_analytics(&mut self, analytics: Analytics) {
+        self.analytics = analytics;
     }
 
     /// The worlds (read-only).
@@ -119,7 +131,9 @@ impl<L: Link> TickCore<L> {
             Control::Join(joining) => self.join(*joining),
             Control::Left { conn, player } => {
                 if self.routes.get(&player).is_some_and(|r| r.conn == conn) {
-                    self.routes.remove(&player);
+                    if let Some(route) = self.routes.remove(&player) {
+                        self.end_session(player, &route, "disconnected");
+                    }
                     self.worlds.leave(player);
                     self.places.left(player, self.worlds.tick());
                 }
@@ -145,6 +159,7 @@ impl<L: Link> TickCore<L> {
                 ErrorCode::SESSION_REPLACED,
                 "the same account connected again",
             );
+            self.end_session(player, &old, "replaced");
         }
         self.worlds.leave(player);
         let place = live
@@ -170,8 +185,101 @@ impl<L: Link> TickCore<L> {
                 link,
                 joined_tick: self.worlds.tick() + 1,
                 flood_ticks: 0,
+                joined_ms: crate::auth::now_ms(),
             },
         );
+        if let Some(map) = self.worlds.map_of(player) {
+            self.analytics.emit(
+                Some(self.worlds.tick()),
+                Event::SessionStart {
+                    account: player.0,
+                    map: MapName(map),
+                },
+            );
+        }
+    }
+
+    /// Records the end of `player`'s session (before it leaves its world).
+    fn end_session(&self, player: PlayerId, route: &Route<L>, reason: &str) {
+        if !self.analytics.is_on() {
+            return;
+        }
+        self.analytics.emit(
+            Some(self.worlds.tick()),
+            Event::SessionEnd {
+                account: player.0,
+                map: self.worlds.map_of(player).map(MapName),
+                duration_ms: crate::auth::now_ms().saturating_sub(route.joined_ms),
+                reason: reason.to_owned(),
+            },
+        );
+    }
+
+    /// Passes one world's gameplay events on, with its map's name.
+    fn record_events(&self, map: &Arc<str>, out: &TickOutput) {
+        if !self.analytics.is_on() {
+            return;
+        }
+        let tick = Some(out.tick);
+        let map = || MapName::from(map);
+        for event in &out.analytics {
+            let event = match event {
+                // Sessions and map changes say who entered or left a world.
+                AnalyticsEvent::Joined { .. } | AnalyticsEvent::Left { .. } => continue,
+                AnalyticsEvent::Shout {
+                    id,
+                    recipients,
+                    text,
+                } => Event::Shout {
+                    account: id.0,
+                    map: map(),
+                    bytes: text.len() as u32,
+                    recipients: *recipients,
+                    text: self.analytics.text(text),
+                },
+                AnalyticsEvent::Broadcast {
+                    id,
+                    region,
+                    recipients,
+                    text,
+                } => Event::Broadcast {
+                    account: id.0,
+                    map: map(),
+                    region: region.0,
+                    bytes: text.len() as u32,
+                    recipients: *recipients,
+                    text: self.analytics.text(text),
+                },
+                AnalyticsEvent::RegionChanged { id, from, to } => Event::RegionChange {
+                    account: id.0,
+                    map: map(),
+                    from: from.0,
+                    to: to.0,
+                },
+                AnalyticsEvent::Corrected { id, reason } => Event::Correction {
+                    account: id.0,
+                    map: map(),
+                    reason: match reason {
+                        CorrectionReason::Drift => "drift",
+                        CorrectionReason::SpeedCapped => "speed_capped",
+                    }
+                    .to_owned(),
+                },
+                AnalyticsEvent::TickSummary {
+                    players, messages, ..
+                } => Event::TickSummary {
+                    map: map(),
+                    players: *players,
+                    messages: *messages,
+                },
+                AnalyticsEvent::InvalidInput { id, code } => Event::InvalidInput {
+                    account: id.0,
+                    map: map(),
+                    code: code.0,
+                },
+            };
+            self.analytics.emit(tick, event);
+        }
     }
 
     /// Runs one tick at `now`: commands in, every world stepped (a world
@@ -186,6 +294,7 @@ impl<L: Link> TickCore<L> {
         let tick = self.worlds.tick();
         for (map, out) in &stepped.outputs {
             self.route(out);
+            self.record_events(map, out);
             for save in &out.saves {
                 let save = Save::on(map, save);
                 let playing = self.routes.contains_key(&save.id);
@@ -269,6 +378,10 @@ impl<L: Link> TickCore<L> {
             route
                 .link
                 .close(ErrorCode::SHUTTING_DOWN, "the server is shutting down");
+            self.end_session(player, route, "shutdown");
+        }
+        let players: Vec<PlayerId> = self.routes.keys().copied().collect();
+        for player in players {
             self.worlds.leave(player);
         }
         let stepped = self.worlds.step();
@@ -306,7 +419,13 @@ impl<L: Link> TickCore<L> {
                     break;
                 };
                 taken += 1;
-                apply(&mut self.worlds, player, command, &route.link);
+                apply(
+                    &mut self.worlds,
+                    player,
+                    command,
+                    &route.link,
+                    &self.analytics,
+                );
             }
             let mut dropped = 0;
             while route.link.command().is_some() {
@@ -335,6 +454,14 @@ impl<L: Link> TickCore<L> {
                     ErrorCode::RATE_LIMITED,
                     "over the command budget for too many ticks",
                 );
+                self.analytics.emit(
+                    Some(tick),
+                    Event::FloodDisconnect {
+                        account: player.0,
+                        map: self.worlds.map_of(player).map(MapName),
+                    },
+                );
+                self.end_session(player, &route, "rate_limited");
                 self.worlds.leave(player);
                 self.places.left(player, tick);
             }
@@ -374,6 +501,7 @@ impl<L: Link> TickCore<L> {
             if let Some(route) = self.routes.remove(&player) {
                 GameStats::bump(&self.stats.too_slow);
                 route.link.close_now(ErrorCode::TOO_SLOW, &reason);
+                self.end_session(player, &route, "too_slow");
                 self.worlds.leave(player);
                 self.places.left(player, self.worlds.tick());
             }
@@ -442,6 +570,7 @@ impl<L: Link> TickCore<L> {
     /// and content hash, and publishes the live maps.
     fn apply_map_event(&mut self, event: &MapEvent) {
         let applied = self.worlds.apply(event);
+        self.record_map_event(event, &applied);
         match (event, &applied) {
             (MapEvent::Loaded(map), Applied::Added) => {
                 tracing::info!(map = %map.name, hash = %map.content_hash, "map loaded");
@@ -487,7 +616,13 @@ impl<L: Link> TickCore<L> {
 }
 
 /// Applies one command of `id` (its client is `link`).
-fn apply<L: Link>(worlds: &mut Worlds, id: PlayerId, command: Command, link: &L) {
+fn apply<L: Link>(
+    worlds: &mut Worlds,
+    id: PlayerId,
+    command: Command,
+    link: &L,
+    analytics: &Analytics,
+) {
     match command {
         Command::Move(intent) => worlds.push(Input::Move { id, intent }),
         Command::Shout(text) => worlds.push(Input::Shout { id, text }),
@@ -497,7 +632,20 @@ fn apply<L: Link>(worlds: &mut Worlds, id: PlayerId, command: Command, link: &L)
             tick: worlds.tick(),
         })),
         Command::ChangeMap(map) => {
-            if let Err(err) = worlds.change_map(id, &map) {
+            let from = worlds.map_of(id);
+            let changed = worlds.change_map(id, &map);
+            if let (Ok(()), Some(from)) = (&changed, from) {
+                analytics.emit(
+                    Some(worlds.tick()),
+                    Event::MapChange {
+                        account: id.0,
+                        from: MapName(from),
+                        to: MapName::from(map.as_str()),
+                        reason: "asked".to_owned(),
+                    },
+                );
+            }
+            if let Err(err) = changed {
                 let code = match err {
                     ChangeMapError::UnknownMap(_) => ErrorCode::UNKNOWN_MAP,
                     ChangeMapError::AlreadyThere(_) | ChangeMapError::NotPlaying => {
@@ -511,6 +659,18 @@ fn apply<L: Link>(worlds: &mut Worlds, id: PlayerId, command: Command, link: &L)
             }
         }
         Command::Refused(code, message) => {
+            // Refused by the connection's validation before the simulation
+            // saw it; the simulation records its own refusals.
+            if let Some(map) = worlds.map_of(id) {
+                analytics.emit(
+                    Some(worlds.tick()),
+                    Event::InvalidInput {
+                        account: id.0,
+                        map: MapName(map),
+                        code: code.0,
+                    },
+                );
+            }
             link.reliable(encode(&ServerMessage::Error { code, message }))
         }
     }
@@ -518,4 +678,37 @@ fn apply<L: Link>(worlds: &mut Worlds, id: PlayerId, command: Command, link: &L)
 
 fn encode(message: &ServerMessage) -> bytes::Bytes {
     battlegrid_sim::outbox::encode(message)
+}
+
+impl<L: Link> TickCore<L> {
+    /// Records what a map event did as a `map_reload` event.
+    fn record_map_event(&self, event: &MapEvent, applied: &Applied) {
+        let (map, result, relocated) = match (event, applied) {
+            (MapEvent::Loaded(map), Applied::Added) => (map.name.clone(), "loaded", 0),
+            (MapEvent::Loaded(map), Applied::Replaced(moved)) => {
+                (map.name.clone(), "reloaded", moved.len())
+            }
+            (MapEvent::Loaded(map), _) => (map.name.clone(), "unchanged", 0),
+            (MapEvent::Removed { name }, Applied::Removed(moved)) => {
+                (name.clone(), "removed", *moved)
+            }
+            (MapEvent::Removed { name }, Applied::KeptDefault) => (name.clone(), "kept_default", 0),
+            // A file that was never live: nothing changed for players.
+            (MapEvent::Removed { .. }, _) => return,
+            (MapEvent::Failed(error), _) => (
+                crate::maps::map_name(&error.file)
+                    .unwrap_or_else(|| error.file.display().to_string()),
+                "refused",
+                0,
+            ),
+        };
+        self.analytics.emit(
+            Some(self.worlds.tick()),
+            Event::MapReload {
+                map: MapName::from(map.as_str()),
+                result: result.to_owned(),
+                relocated: relocated as u32,
+            },
+        );
+    }
 }

@@ -427,3 +427,128 @@ fn recovery_restores_every_world() {
     assert!(welcome_position(&told).is_some(), "{told:?}");
     assert!(error_codes(&told).is_empty());
 }
+
+/// A core whose gameplay events go to a queue of `capacity`; the queue's
+/// receiver (never read by the core) and the pipeline's counters.
+fn with_analytics(
+    h: &mut Harness,
+    capacity: usize,
+) -> (
+    std::sync::mpsc::Receiver<crate::analytics::Stamped>,
+    Arc<crate::analytics::AnalyticsStats>,
+) {
+    let stats = Arc::new(crate::analytics::AnalyticsStats::default());
+    let (analytics, queue) =
+        crate::analytics::Analytics::channel(capacity, false, Arc::clone(&stats));
+    h.core.set_analytics(analytics);
+    (queue, stats)
+}
+
+/// A session's events, each counted: start, speech with sizes and no
+/// texts, a refused input, a map change, a flood disconnect, the end with
+/// its reason and map, and one tick summary per map and tick.
+#[test]
+fn the_core_records_each_gameplay_event_once() {
+    use crate::analytics::Event;
+    let mut h = Harness::new();
+    let (queue, stats) = with_analytics(&mut h, 10_000);
+    let ann = h.join(1, None);
+    let bob = h.join(2, None);
+    h.tick();
+    send(&ann, Command::Shout("hello".into()));
+    send(&ann, Command::Broadcast("hi all".into()));
+    send(
+        &bob,
+        Command::Refused(ErrorCode::TEXT_TOO_LONG, "too long".into()),
+    );
+    send(&bob, Command::ChangeMap("world".into()));
+    h.tick();
+    for _ in 0..4 {
+        for _ in 0..100 {
+            send(&ann, Command::Ping(1));
+        }
+        h.tick();
+    }
+    h.leave(2);
+    h.tick();
+    let events: Vec<Event> = queue.try_iter().map(|s| s.event).collect();
+    let count = |kind: &str| events.iter().filter(|e| e.kind() == kind).count();
+    assert_eq!(count("session_start"), 2);
+    assert_eq!(count("shout"), 1);
+    assert_eq!(count("broadcast"), 1);
+    assert_eq!(count("invalid_input"), 1);
+    assert_eq!(count("map_change"), 1);
+    assert_eq!(count("flood_disconnect"), 1);
+    assert_eq!(count("session_end"), 2);
+    // 7 ticks, on both maps.
+    assert_eq!(count("tick_summary"), 14);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Shout {
+            account: 1,
+            bytes: 5,
+            text: None,
+            ..
+        }
+    )));
+    assert!(
+        events.iter().any(|e| matches!(e,
+        Event::MapChange { account: 2, from, to, .. } if &*from.0 == "small" && &*to.0 == "world"))
+    );
+    let ends: Vec<(u64, Option<String>, String)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionEnd {
+                account,
+                map,
+                reason,
+                ..
+            } => Some((
+                *account,
+                map.as_ref().map(|m| m.to_string()),
+                reason.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (1, Some("small".to_owned()), "rate_limited".to_owned()),
+            (2, Some("world".to_owned()), "disconnected".to_owned()),
+        ]
+    );
+    assert_eq!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+/// A flood of events into a tiny queue nobody drains: every tick still
+/// runs and every client is still served, the first events are kept, and
+/// each one that did not fit is counted as dropped.
+#[test]
+fn a_full_analytics_queue_drops_and_counts_without_stalling_the_tick() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut h = Harness::new();
+    let (queue, stats) = with_analytics(&mut h, 4);
+    let clients: Vec<Client> = (1..=50).map(|id| h.join(id, None)).collect();
+    for tick in 0..100u32 {
+        for client in &clients {
+            send(client, Command::Shout(format!("shout {tick}")));
+        }
+        h.tick();
+    }
+    assert_eq!(h.core.worlds().tick(), 100);
+    for client in &clients {
+        let heard = received(client)
+            .iter()
+            .filter(|m| matches!(m, ServerMessage::ShoutHeard { .. }))
+            .count();
+        assert!(heard >= 100, "at least its own 100 shouts heard: {heard}");
+    }
+    let queued = stats.queued.load(Relaxed);
+    let dropped = stats.dropped.load(Relaxed);
+    assert_eq!(queued, 4);
+    // 50 session starts, 100 shouts each (the first two taken together in
+    // tick 2), 100 ticks x 2 maps of summaries.
+    assert_eq!(queued + dropped, 50 + 100 * 50 + 200);
+    assert_eq!(queue.try_iter().count(), 4);
+}

@@ -35,6 +35,7 @@ use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, 
 use self::recording::{Recording, Stream};
 use super::config::WorldConfig;
 use super::watchdog::{Heartbeat, Phase};
+use crate::analytics::sampler::Snapshots;
 use crate::maps::{LoadedMap, MapEvent, MapLoadError};
 
 /// Why the worlds could not be built at start.
@@ -140,6 +141,9 @@ pub struct Worlds {
     tick: u64,
     /// What the watchdog reads: which world is stepping.
     beat: Arc<Heartbeat>,
+    /// Every world's snapshot reader, for readers beside the tick (the
+    /// analytics position sampler); republished when worlds change.
+    snapshots: Snapshots,
     /// Faults armed by tests (see [`super::faults`]).
     #[cfg(any(test, feature = "fault-injection"))]
     faults: Arc<super::faults::Faults>,
@@ -179,6 +183,7 @@ impl Worlds {
             arriving: Vec::new(),
             tick: 0,
             beat: Arc::default(),
+            snapshots: Snapshots::default(),
             #[cfg(any(test, feature = "fault-injection"))]
             faults: Arc::default(),
             recording: None,
@@ -204,6 +209,7 @@ impl Worlds {
             recording.fresh(&name, &mut world);
         }
         self.worlds.insert(name, world);
+        self.publish_snapshots();
     }
 
     /// Streams every world's ticks to the recorder behind `link` from the
@@ -218,6 +224,25 @@ impl Worlds {
         if let Some(recording) = &mut self.recording {
             recording.finish(outputs, &mut self.worlds);
         }
+    }
+
+    /// The live worlds' snapshot readers (kept current by the tick).
+    pub fn snapshots(&self) -> Snapshots {
+        Arc::clone(&self.snapshots)
+    }
+
+    fn publish_snapshots(&self) {
+        let readers = self
+            .worlds
+            .iter()
+            .map(|(name, world)| (Arc::clone(name), world.sim.snapshot_reader()))
+            .collect();
+        self.snapshots.store(Arc::new(readers));
+    }
+
+    /// The map `id` is on, if it is in a world.
+    pub fn map_of(&self, id: PlayerId) -> Option<Arc<str>> {
+        self.players.get(&id).map(|seat| Arc::clone(&seat.map))
     }
 
     /// The heartbeat the tick publishes for the watchdog.
@@ -443,6 +468,7 @@ impl Worlds {
                 }
             });
         }
+        self.publish_snapshots();
         moved
     }
 
@@ -459,6 +485,7 @@ impl Worlds {
         if let Some(recording) = &mut self.recording {
             recording.closed(map);
         }
+        self.publish_snapshots();
         let reason = format!(
             "the map {map:?} failed and is closed for now; you are on the map {:?}",
             &*self.default_map
@@ -529,6 +556,7 @@ impl Worlds {
                 if let Some(recording) = &mut self.recording {
                     recording.closed(name);
                 }
+                self.publish_snapshots();
                 let reason = format!(
                     "the map {name:?} was removed; you are on the map {:?}",
                     &*self.default_map
