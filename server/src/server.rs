@@ -16,12 +16,14 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::{AdminToken, AdminTokenError, Guard, RouteTable, TokenSource};
 use crate::auth::{Auth, PasswordError, Passwords, RateLimiters, TokenTable};
 use crate::config::Config;
 use crate::game::{GameError, GameListener};
 use crate::http::tls::{PublicTls, PublicTlsError};
 use crate::http::{
-    GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, public_router, serve,
+    GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, admin_routes,
+    public_router, serve,
 };
 use crate::metrics::Metrics;
 use crate::patch::{PatchError, PatchService};
@@ -83,6 +85,15 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The admin token could not be set up, or the admin listener would be
+    /// exposed without one.
+    #[error(transparent)]
+    AdminToken(#[from] AdminTokenError),
+    /// `[admin_api] tls` without `[public_tls]`, whose certificate it uses.
+    #[error(
+        "[admin_api] tls = true needs [public_tls] enabled = true (it serves that certificate)"
+    )]
+    AdminTlsWithoutPublicTls,
     /// The final flush failed: the last writes may be lost.
     #[error("flushing the store at shutdown")]
     Flush(#[source] StoreError),
@@ -107,6 +118,7 @@ pub struct Server {
     admin: TcpListener,
     game: GameListener,
     public_tls: Option<PublicTls>,
+    admin_token: AdminToken,
     addrs: BoundAddrs,
 }
 
@@ -117,6 +129,7 @@ impl Server {
             path: config.data.clone(),
             source,
         })?;
+        let admin_token = admin_token(&config)?;
         let store =
             SledStore::open(&config.data, config.store.cache_capacity_bytes).map_err(|source| {
                 ServerError::OpenStore {
@@ -161,6 +174,7 @@ impl Server {
             admin,
             game,
             public_tls,
+            admin_token,
             addrs,
         })
     }
@@ -190,6 +204,7 @@ impl Server {
             admin,
             game,
             public_tls,
+            admin_token,
             addrs,
         } = self;
         let info = ServerInfo {
@@ -234,20 +249,34 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
-        let admin_app = admin_router(Arc::clone(&auth), metrics, health);
+        let admin_table = admin_routes(Arc::clone(&auth), metrics, health);
         #[cfg(feature = "fault-injection")]
-        let admin_app = {
-            tracing::warn!(
-                "built with fault injection: /debug/faults is open on the admin listener"
-            );
-            admin_app.merge(crate::http::faults_router(game.faults()))
+        let admin_table = {
+            tracing::warn!("built with fault injection: /debug/faults is on the admin listener");
+            admin_table.merge(crate::http::faults_routes(game.faults()))
+        };
+        let admin_api = &config.admin_api;
+        let admin_app = admin_router(admin_table, |specs| {
+            Guard::new(
+                admin_token,
+                RouteTable::open_paths(specs, admin_api.metrics_require_token),
+                admin_api.failures_per_ip,
+            )
+        });
+        let admin_tls = if admin_api.tls {
+            public_tls.as_ref().map(PublicTls::acceptor)
+        } else {
+            None
         };
         let admin = tokio::spawn(serve(
             "admin",
             admin,
             admin_app,
             config.http_limits.clone(),
-            ListenerOptions { tls: None, proxies },
+            ListenerOptions {
+                tls: admin_tls,
+                proxies,
+            },
             stop_rx,
         ));
         let sweeper = tokio::spawn(Arc::clone(&auth).sweep_forever());
@@ -280,6 +309,24 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The admin token per the configuration (see [`crate::admin::token`]),
+/// after refusing an exposed admin listener without a token or TLS.
+fn admin_token(config: &Config) -> Result<AdminToken, ServerError> {
+    let api = &config.admin_api;
+    if api.tls && !config.public_tls.enabled {
+        return Err(ServerError::AdminTlsWithoutPublicTls);
+    }
+    crate::admin::token::check_exposure(config.admin, api.token.is_some(), api.tls)?;
+    let token = AdminToken::load(api.token.as_deref(), &config.data)?;
+    match token.source() {
+        TokenSource::Config => tracing::info!("admin token from the configuration"),
+        TokenSource::File(path) => {
+            tracing::info!(file = %path.display(), "admin token in this file (send it as Authorization: Bearer)")
+        }
+    }
+    Ok(token)
 }
 
 /// The start-up warning for a public listener that speaks plain HTTP on an

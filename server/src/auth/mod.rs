@@ -18,7 +18,7 @@ mod routes;
 mod token;
 mod token_table;
 
-pub use admin::admin_router;
+pub use admin::admin_routes;
 pub use error::ApiError;
 pub use names::{
     NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, PASSWORD_MIN_SCORE, check_password,
@@ -45,7 +45,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// The stored "password hash" of an account made through the admin API
-/// ([`admin_router`]): not a PHC string, so [`Passwords::verify`] checks the
+/// ([`admin_routes`]): not a PHC string, so [`Passwords::verify`] checks the
 /// dummy hash instead and no password ever matches; such accounts play only
 /// with sessions the admin API issues.
 pub const NO_PASSWORD: &str = "!no-password";
