@@ -50,8 +50,8 @@ pub enum ServerError {
         #[source]
         source: StoreError,
     },
-    /// The live sessions could not be read from the store.
-    #[error("loading sessions")]
+    /// The live sessions or the bans could not be read from the store.
+    #[error("loading sessions and bans")]
     LoadSessions(#[source] StoreError),
     /// The password hasher could not start (its dummy hash failed).
     #[error("preparing password hashing")]
@@ -141,7 +141,11 @@ impl Server {
         let hashers = config.passwords.max_concurrent_hashes.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let bans = crate::admin::Bans::load(&*store)
+            .await
+            .map_err(ServerError::LoadSessions)?;
         let auth = Arc::new(Auth {
+            bans: Arc::new(bans),
             store,
             tokens: Arc::new(TokenTable::new(
                 config.sessions.idle_ttl_secs.saturating_mul(1000),
@@ -221,7 +225,11 @@ impl Server {
             &config.data,
             Arc::clone(&catalog),
         )?;
-        let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
+        let game = game.start(
+            Arc::clone(&auth.tokens),
+            Arc::clone(&auth.store),
+            Arc::clone(&auth.bans),
+        )?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let proxies = Arc::new(TrustedProxies::new(config.trusted_proxies.clone()));
         let cert_watch = public_tls.as_ref().map(PublicTls::watch).transpose()?;
@@ -234,7 +242,7 @@ impl Server {
         let public = public_router(
             Arc::clone(&auth),
             info,
-            catalog,
+            Arc::clone(&catalog),
             patch,
             Arc::clone(&health),
             &config.http_limits,
@@ -249,7 +257,20 @@ impl Server {
             stop_rx.clone(),
         ));
         let metrics = Arc::new(Metrics::new(game.stats()));
-        let admin_table = admin_routes(Arc::clone(&auth), metrics, health);
+        let sampler = Arc::new(crate::admin::Sampler::default());
+        let sampling = tokio::spawn(Arc::clone(&sampler).run(game.online(), game.stats()));
+        let admin_state = crate::admin::AdminState {
+            auth: Arc::clone(&auth),
+            online: game.online(),
+            catalog: Arc::clone(&catalog),
+            control: game.control(),
+            stats: game.stats(),
+            sampler,
+            started: std::time::Instant::now(),
+            config: Arc::new(crate::admin::state::redacted_config(&config)),
+        };
+        let admin_table = admin_routes(Arc::clone(&auth), metrics, health)
+            .merge(crate::admin::api_routes(admin_state));
         #[cfg(feature = "fault-injection")]
         let admin_table = {
             tracing::warn!("built with fault injection: /debug/faults is on the admin listener");
@@ -304,6 +325,7 @@ impl Server {
         let _ = admin.await;
         let _ = patcher.await;
         sweeper.abort();
+        sampling.abort();
         drop(cert_watch);
         auth.store.flush().await.map_err(ServerError::Flush)?;
         tracing::info!("stopped");

@@ -237,4 +237,16 @@ pub enum ServerMessage {
         /// What happened, in words for the player.
         reason: String,
     },
+    /// Index 12 is taken by a message being added alongside this one
+    /// (`ResumeToken`). This version never sends it, and the SDK skips a
+    /// message of this index like one of a newer server.
+    #[doc(hidden)]
+    Reserved12,
+    /// A system message from the server's operators, to everyone, to the
+    /// players of one map or to those of one region. Show it; nothing else
+    /// changes.
+    Announcement {
+        /// What to show, at most [`MAX_TEXT_LEN`] bytes.
+        text: String,
+    },
 }

@@ -182,6 +182,12 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
                 reason: "your tile became blocked; moved to the nearest free tile".into(),
             },
         ),
+        (
+            "server_announcement.bin",
+            ServerMessage::Announcement {
+                text: "restart in 5 minutes".into(),
+            },
+        ),
     ]
 }
 

@@ -52,6 +52,7 @@ class ErrorCode:
     UNKNOWN_MAP = 18
     COMMANDS_DROPPED = 19
     WORLD_RESTORED = 20
+    KICKED = 21
     INTERNAL = 100
 
     @classmethod
@@ -294,10 +295,18 @@ class MapChanged:
     reason: str
 
 
+@wire(("text", STR))
+class Announcement:
+    """A system message from the server's operators; show it."""
+
+    text: str
+
+
 #: ``ClientMessage`` variants; the index is the wire variant index.
 CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping, ChangeMap)
-#: ``ServerMessage`` variants; the index is the wire variant index.
-SERVER_MESSAGES: tuple[type, ...] = (
+#: ``ServerMessage`` variants; the index is the wire variant index. ``None``
+#: marks an index that is reserved (docs/PROTOCOL.md): decoded as unknown.
+SERVER_MESSAGES: tuple[type | None, ...] = (
     Welcome,
     Reject,
     PositionCorrected,
@@ -310,6 +319,8 @@ SERVER_MESSAGES: tuple[type, ...] = (
     Error,
     Pong,
     MapChanged,
+    None,
+    Announcement,
 )
 
 

@@ -159,6 +159,15 @@ def test_unknown_variant_is_kept_for_skipping():
     msg = codec.decode_server(bytes.fromhex("0c 01 02 03"))
     assert msg == codec.UnknownMessage(index=12, payload=bytes.fromhex("0c 01 02 03"))
     assert codec.decode_client(b"\x06") == codec.UnknownMessage(6, b"\x06")
+    assert codec.decode_server(b"\x0e") == codec.UnknownMessage(14, b"\x0e")
+
+
+def test_reserved_index_12_is_unknown_and_13_is_announcement():
+    """Index 12 is reserved (skipped whatever follows); 13 is Announcement."""
+    assert isinstance(codec.decode_server(b"\x0c"), codec.UnknownMessage)
+    data = codec.encode_server(m.Announcement("hi"))
+    assert data == b"\x0d\x02hi"
+    assert codec.decode_server(data) == m.Announcement("hi")
 
 
 def test_encoding_the_wrong_side_is_refused():
@@ -199,9 +208,10 @@ def test_every_message_round_trips():
         m.Error(999, "unknown code"),
         m.Pong(0, 0),
         m.MapChanged(m.MapInfo("m", 1, 1, 1, 1), 2**32 - 1, p, 2**32 - 1, False, ""),
+        m.Announcement("é" * 256),
     ]
     assert {type(x) for x in samples_client} == set(m.CLIENT_MESSAGES)
-    assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES)
+    assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES) - {None}
     for msg in samples_client:
         assert codec.decode_client(codec.encode_client(msg)) == msg
     for msg in samples_server:

@@ -58,6 +58,7 @@ EXPECTED = {
         relocated=True,
         reason="your tile became blocked; moved to the nearest free tile",
     ),
+    "server_announcement.bin": m.Announcement("restart in 5 minutes"),
 }
 
 

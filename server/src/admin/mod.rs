@@ -1,18 +1,34 @@
 //! The admin server's own parts: the admin token ([`token`]), the
 //! authentication guard in front of every admin route ([`guard`]), the
-//! route table both are checked against ([`routes`]) and the
-//! `[admin_api]` settings ([`config`]).
+//! route table both are checked against ([`routes`]), the ban list
+//! ([`bans`]), the `[admin_api]` settings ([`config`]), and the admin API's
+//! players, bans ([`players`]), announcements, maps, regions and server
+//! routes ([`world`]) over the shared [`state`] and the once-a-second
+//! [`sampler`].
 //!
 //! The admin listener's router itself is assembled in
 //! `crate::http::admin_router`; the account-side endpoints live in
 //! `crate::auth`.
 
+pub mod bans;
 pub mod config;
 pub mod guard;
+pub mod players;
 pub mod routes;
+pub mod sampler;
+pub mod state;
 pub mod token;
+pub mod world;
 
+pub use bans::Bans;
 pub use config::AdminApiConfig;
 pub use guard::{Guard, require_token};
 pub use routes::{Access, RouteSpec, RouteTable};
+pub use sampler::Sampler;
+pub use state::AdminState;
 pub use token::{AdminToken, AdminTokenError, TOKEN_FILE, TokenSource};
+
+/// Every admin API route of this module.
+pub fn api_routes(state: AdminState) -> RouteTable {
+    players::routes(state.clone()).merge(world::routes(state))
+}

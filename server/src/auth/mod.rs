@@ -20,6 +20,7 @@ mod token_table;
 
 pub use admin::admin_routes;
 pub use error::ApiError;
+pub use extract::ApiJson;
 pub use names::{
     NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, PASSWORD_MIN_SCORE, check_password,
     name_key,
@@ -65,6 +66,8 @@ pub struct Auth {
     pub limits: RateLimiters,
     /// Session lifetimes.
     pub sessions: SessionConfig,
+    /// Banned accounts get no session.
+    pub bans: Arc<crate::admin::Bans>,
 }
 
 impl Auth {
@@ -105,6 +108,19 @@ impl Auth {
             interval.tick().await;
             self.sweep().await;
         }
+    }
+
+    /// Revokes every session of `account` (table first, then the store):
+    /// how a ban logs a player out everywhere. Returns how many there were.
+    pub async fn revoke_account(
+        &self,
+        account: crate::store::AccountId,
+    ) -> Result<usize, crate::store::StoreError> {
+        let hashes = self.tokens.remove_account(account);
+        for hash in &hashes {
+            self.store.remove_session(*hash).await?;
+        }
+        Ok(hashes.len())
     }
 
     /// Persists a session's last use in the background (not acknowledged to

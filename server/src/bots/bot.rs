@@ -187,7 +187,9 @@ impl Bot {
             ServerMessage::Welcome { .. }
             | ServerMessage::Reject { .. }
             | ServerMessage::BroadcastHeard { .. }
-            | ServerMessage::Pong { .. } => {}
+            | ServerMessage::Pong { .. }
+            | ServerMessage::Announcement { .. }
+            | ServerMessage::Reserved12 => {}
         }
         true
     }

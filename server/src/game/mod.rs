@@ -6,6 +6,7 @@
 //! - [`transport`]: QUIC limits, chosen for what the protocol uses.
 //! - [`gateway`]: admission limits and the `Hello` handshake.
 //! - [`session`]: a joined connection's reader and writer tasks.
+//! - [`online`]: the connected players, for the admin API.
 //! - [`peer`]: the bounded outbound queue between tick and writer.
 //! - [`tick`]: the tick thread (the bridge to the simulation).
 //! - [`persist`]: the saver task writing positions to the store.
@@ -29,6 +30,7 @@ pub mod config;
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod faults;
 pub mod gateway;
+pub mod online;
 pub mod peer;
 pub mod persist;
 pub mod session;
@@ -149,6 +151,7 @@ impl GameListener {
             worlds.live_maps(),
             scan.errors,
         ));
+        catalog.set_views(worlds.views());
         let bind_error = |source| GameError::Bind {
             addr: config.game,
             source,
@@ -191,6 +194,7 @@ impl GameListener {
         self,
         tokens: Arc<TokenTable>,
         store: Arc<dyn Store>,
+        bans: Arc<crate::admin::Bans>,
     ) -> Result<RunningGame, GameError> {
         let stats = Arc::new(GameStats::default());
         // Unbounded on purpose, yet bounded in practice: its only messages
@@ -267,12 +271,15 @@ impl GameListener {
             .map_err(GameError::TickThread)?;
         watchdog::spawn(beat, Arc::clone(&stats), &self.config.recovery)
             .map_err(GameError::WatchdogThread)?;
+        let online = Arc::new(online::Online::default());
         let gateway = Arc::new(Gateway::new(
             self.config.quic.clone(),
             tokens,
             store,
             control_tx.clone(),
             Arc::clone(&stats),
+            Arc::clone(&online),
+            bans,
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let accept = tokio::spawn(gateway.accept_loop(self.endpoint.clone(), stop_rx));
@@ -289,6 +296,7 @@ impl GameListener {
             saver,
             forwarder,
             stats,
+            online,
         })
     }
 }
@@ -311,12 +319,24 @@ pub struct RunningGame {
     /// Forwards map changes to the tick thread; owns the watcher.
     forwarder: tokio::task::JoinHandle<()>,
     stats: Arc<GameStats>,
+    online: Arc<online::Online>,
 }
 
 impl RunningGame {
     /// The listener's counters.
     pub fn stats(&self) -> Arc<GameStats> {
         Arc::clone(&self.stats)
+    }
+
+    /// Who is connected.
+    pub fn online(&self) -> Arc<online::Online> {
+        Arc::clone(&self.online)
+    }
+
+    /// A sender of control messages to the tick thread (the admin API's
+    /// map changes).
+    pub fn control(&self) -> std::sync::mpsc::Sender<Control> {
+        self.control.clone()
     }
 
     /// What `/healthz` and `/readyz` answer.

@@ -116,7 +116,11 @@ pub struct ReaderStats {
 
 /// Number of [`ServerMessage`] variants this version knows: variant indices
 /// below this decode, indices at or above it belong to a newer server.
-pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 12;
+pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 14;
+
+/// The index reserved for a message this version does not define yet
+/// ([`ServerMessage::Reserved12`]): skipped like an unknown one.
+pub(crate) const RESERVED_SERVER_VARIANT: u32 = 12;
 
 /// The wire index of a server message. Exhaustive on purpose: appending a
 /// variant fails to compile here until [`KNOWN_SERVER_VARIANTS`] follows.
@@ -135,6 +139,8 @@ pub(crate) fn variant_index(message: &ServerMessage) -> u32 {
         ServerMessage::Error { .. } => 9,
         ServerMessage::Pong { .. } => 10,
         ServerMessage::MapChanged { .. } => 11,
+        ServerMessage::Reserved12 => RESERVED_SERVER_VARIANT,
+        ServerMessage::Announcement { .. } => 13,
     }
 }
 
@@ -164,6 +170,9 @@ pub(crate) enum Decoded {
 
 /// Decodes one frame payload or datagram.
 pub(crate) fn decode_server(bytes: &[u8]) -> Decoded {
+    if peek_variant(bytes) == Some(RESERVED_SERVER_VARIANT) {
+        return Decoded::Unknown;
+    }
     match decode::<ServerMessage>(bytes) {
         Ok(message) => Decoded::Message(message),
         Err(_) if peek_variant(bytes).is_some_and(|v| v >= KNOWN_SERVER_VARIANTS) => {
@@ -296,23 +305,27 @@ mod tests {
             let bytes = encode(&message).unwrap();
             assert_eq!(peek_variant(&bytes), Some(variant_index(&message)));
         }
-        let last = ServerMessage::MapChanged {
-            map: crate::messages::MapInfo {
-                name: "m".into(),
-                width: 64,
-                height: 64,
-                region_cols: 1,
-                region_rows: 1,
-            },
-            region: crate::ids::RegionId(0),
-            position: Position::new(1.0, 1.0),
-            seq: 0,
-            relocated: false,
-            reason: "the map was updated".into(),
+        let last = ServerMessage::Announcement {
+            text: "restart in 5 minutes".into(),
         };
         let bytes = encode(&last).unwrap();
         assert_eq!(peek_variant(&bytes), Some(variant_index(&last)));
         assert_eq!(variant_index(&last) + 1, KNOWN_SERVER_VARIANTS);
+        let reserved = encode(&ServerMessage::Reserved12).unwrap();
+        assert_eq!(peek_variant(&reserved), Some(RESERVED_SERVER_VARIANT));
+    }
+
+    /// The reserved index 12 is skipped whatever follows it: the message
+    /// that will take it has fields this version does not know.
+    #[test]
+    fn the_reserved_variant_is_skipped() {
+        assert_eq!(decode_server(&[12]), Decoded::Unknown);
+        assert_eq!(decode_server(&[12, 3, b'a', b'b', b'c']), Decoded::Unknown);
+        let bytes = encode(&ServerMessage::Announcement { text: "hi".into() }).unwrap();
+        assert_eq!(
+            decode_server(&bytes),
+            Decoded::Message(ServerMessage::Announcement { text: "hi".into() })
+        );
     }
 
     /// A variant from a newer server is skipped, not treated as malformed,
