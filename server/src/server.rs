@@ -269,8 +269,10 @@ impl Server {
             started: std::time::Instant::now(),
             config: Arc::new(crate::admin::state::redacted_config(&config)),
         };
+        let feed = Arc::new(crate::admin::feed::Feed::default());
+        let feeding = tokio::spawn(Arc::clone(&feed).run(Arc::clone(&catalog)));
         let admin_table = admin_routes(Arc::clone(&auth), metrics, health)
-            .merge(crate::admin::api_routes(admin_state));
+            .merge(crate::admin::api_routes(admin_state, feed));
         #[cfg(feature = "fault-injection")]
         let admin_table = {
             tracing::warn!("built with fault injection: /debug/faults is on the admin listener");
@@ -326,6 +328,7 @@ impl Server {
         let _ = patcher.await;
         sweeper.abort();
         sampling.abort();
+        feeding.abort();
         drop(cert_watch);
         auth.store.flush().await.map_err(ServerError::Flush)?;
         tracing::info!("stopped");

@@ -3,9 +3,10 @@
 //! [`server`] spawns the real `battlegrid` binary on loopback ports 0 with a
 //! temporary data dir; [`api`] is a small client of the auth HTTP API;
 //! [`tls`] makes a test certificate authority and reads the certificate a
-//! server presents; [`kill9`] is the SIGKILL harness (bin `battlegrid-kill9`).
+//! server presents; [`browser`] drives headless chromium; [`kill9`] is the SIGKILL harness (bin `battlegrid-kill9`).
 
 pub mod api;
+pub mod browser;
 pub mod kill9;
 pub mod maps;
 pub mod server;

@@ -4,7 +4,7 @@
 //! ([`bans`]), the `[admin_api]` settings ([`config`]), and the admin API's
 //! players, bans ([`players`]), announcements, maps, regions and server
 //! routes ([`world`]) over the shared [`state`] and the once-a-second
-//! [`sampler`].
+//! [`sampler`]; the live dashboard ([`dashboard`]) and its feed ([`feed`]).
 //!
 //! The admin listener's router itself is assembled in
 //! `crate::http::admin_router`; the account-side endpoints live in
@@ -12,6 +12,8 @@
 
 pub mod bans;
 pub mod config;
+pub mod dashboard;
+pub mod feed;
 pub mod guard;
 pub mod players;
 pub mod routes;
@@ -28,7 +30,9 @@ pub use sampler::Sampler;
 pub use state::AdminState;
 pub use token::{AdminToken, AdminTokenError, TOKEN_FILE, TokenSource};
 
-/// Every admin API route of this module.
-pub fn api_routes(state: AdminState) -> RouteTable {
-    players::routes(state.clone()).merge(world::routes(state))
+/// Every admin API route of this module and the dashboard's.
+pub fn api_routes(state: AdminState, feed: std::sync::Arc<feed::Feed>) -> RouteTable {
+    players::routes(state.clone())
+        .merge(world::routes(state.clone()))
+        .merge(dashboard::routes(state, feed))
 }
