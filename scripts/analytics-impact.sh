@@ -39,7 +39,7 @@ run() { # on|off
     sleep 0.2
   done
   "$bin" bots --count "$bots" --duration 60s --server http://127.0.0.1:28080 \
-    --admin http://127.0.0.1:29090 --json >"$work/bots.json" 2>/dev/null || true # 2: some errors
+    --admin http://127.0.0.1:29090 --admin-token-file "$work/data/admin-token" --json >"$work/bots.json" 2>/dev/null || true # 2: some errors
   local queued dropped written bytes
   queued="$(metric battlegrid_analytics_events_queued_total)"
   dropped="$(metric battlegrid_analytics_events_dropped_total)"

@@ -31,7 +31,7 @@ run() { # NAME CONFIG
   server=$!
   while [ ! -f "$dir/ready.json" ]; do sleep 0.2; done
   "$bin" bots --count "$bots" --duration "${secs}s" --server http://127.0.0.1:18080 \
-    --admin http://127.0.0.1:19090 >"$dir/bots.txt" 2>/dev/null ||
+    --admin http://127.0.0.1:19090 --admin-token-file "$dir/data/admin-token" >"$dir/bots.txt" 2>/dev/null ||
     echo "$name: bots exited with $? (see its errors line)"
   grep -E '^ *errors' "$dir/bots.txt" | sed "s/^ */$name: bots /" || true
   # CPU time of the threads doing the tick's work (the tick thread and

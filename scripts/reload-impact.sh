@@ -23,7 +23,7 @@ cp -r assets-maps "$work/maps"
 server=$!
 while [ ! -f "$work/ready.json" ]; do sleep 0.2; done
 "$bin" bots --count "$bots" --duration 100s --server http://127.0.0.1:18080 \
-  --admin http://127.0.0.1:19090 --json >"$work/bots.json" 2>/dev/null &
+  --admin http://127.0.0.1:19090 --admin-token-file "$work/data/admin-token" --json >"$work/bots.json" 2>/dev/null &
 bots_pid=$!
 sleep 40 # connect, then 30 s of normal play
 echo "reloads start: $(date -u +%T)"

@@ -28,7 +28,7 @@ printf '[recording]\nmaps = ["world"]\n' >"$work/config.toml"
 server=$!
 while [ ! -f "$work/ready.json" ]; do sleep 0.2; done
 "$bin" bots --count "$bots" --duration "${secs}s" --server http://127.0.0.1:18080 \
-  --admin http://127.0.0.1:19090 >"$work/bots.txt" 2>/dev/null &
+  --admin http://127.0.0.1:19090 --admin-token-file "$work/data/admin-token" >"$work/bots.txt" 2>/dev/null &
 bots_pid=$!
 # Connecting takes a few seconds; then half the play time.
 sleep $((5 + secs / 2))
@@ -36,8 +36,9 @@ sleep $((5 + secs / 2))
 mv "$work/maps/.world.tmx.tmp" "$work/maps/world.tmx"
 wait "$bots_pid"
 # Stop the recording: the file gets its end block.
-curl -sf -X DELETE http://127.0.0.1:19090/recording/world >/dev/null
-until curl -sf http://127.0.0.1:19090/recording |
+auth="Authorization: Bearer $(cat "$work/data/admin-token")"
+curl -sf -H "$auth" -X DELETE http://127.0.0.1:19090/v1/admin/recording/world >/dev/null
+until curl -sf -H "$auth" http://127.0.0.1:19090/v1/admin/recording |
   python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["finished"][0]["ticks"] > 0 else 1)'; do
   sleep 0.2
 done

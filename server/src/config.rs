@@ -34,6 +34,8 @@ pub struct Config {
     pub http: SocketAddr,
     /// Admin HTTP listener. Default `127.0.0.1:9090` (loopback only).
     pub admin: SocketAddr,
+    /// Who may use the admin listener: token, `/metrics`, TLS.
+    pub admin_api: crate::admin::AdminApiConfig,
     /// Reverse proxies (addresses or CIDR ranges) whose `Forwarded` or
     /// `X-Forwarded-For` headers name the client. Default none.
     pub trusted_proxies: Vec<crate::http::config::ProxyRange>,
@@ -77,6 +79,7 @@ impl Default for Config {
             game: SocketAddr::from(([0, 0, 0, 0], 7777)),
             http: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            admin_api: Default::default(),
             trusted_proxies: Vec::new(),
             ready_file: None,
             store: StoreConfig::default(),

@@ -1,6 +1,6 @@
 //! The battlegrid server: everything with threads, sockets, files and time.
 //!
-//! Today: configuration ([`config`]), the embedded store ([`store`]),
+//! Today: configuration ([`config`]), the admin token and guard ([`admin`]), the embedded store ([`store`]),
 //! accounts and sessions over HTTP with the token table ([`auth`]), the
 //! HTTP listeners ([`http`]), the QUIC game listener with its gateway and
 //! tick thread ([`game`]), the download and patch server ([`patch`]), the
@@ -8,6 +8,7 @@
 //! subcommand ([`analytics`]), the `fetch-assets` updater
 //! ([`fetch_assets`]) and the start/stop sequence ([`Server`], [`run`]).
 
+pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod bots;

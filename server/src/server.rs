@@ -19,6 +19,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::{AdminToken, AdminTokenError, Guard, RouteTable, TokenSource};
 use crate::analytics::writer::Writer;
 use crate::analytics::{Analytics, AnalyticsStats, Stamped};
 use crate::auth::{Auth, PasswordError, Passwords, RateLimiters, TokenTable};
@@ -26,7 +27,8 @@ use crate::config::Config;
 use crate::game::{GameError, GameListener};
 use crate::http::tls::{PublicTls, PublicTlsError};
 use crate::http::{
-    GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, public_router, serve,
+    GameInfo, ListenerOptions, ServerInfo, TrustedProxies, admin_router, admin_routes,
+    public_router, serve,
 };
 use crate::metrics::Metrics;
 use crate::patch::{PatchError, PatchService};
@@ -53,8 +55,8 @@ pub enum ServerError {
         #[source]
         source: StoreError,
     },
-    /// The live sessions could not be read from the store.
-    #[error("loading sessions")]
+    /// The live sessions or the bans could not be read from the store.
+    #[error("loading sessions and bans")]
     LoadSessions(#[source] StoreError),
     /// The password hasher could not start (its dummy hash failed).
     #[error("preparing password hashing")]
@@ -101,6 +103,15 @@ pub enum ServerError {
     /// The analytics writer thread could not start.
     #[error("starting the analytics writer thread")]
     AnalyticsThread(#[source] std::io::Error),
+    /// The admin token could not be set up, or the admin listener would be
+    /// exposed without one.
+    #[error(transparent)]
+    AdminToken(#[from] AdminTokenError),
+    /// `[admin_api] tls` without `[public_tls]`, whose certificate it uses.
+    #[error(
+        "[admin_api] tls = true needs [public_tls] enabled = true (it serves that certificate)"
+    )]
+    AdminTlsWithoutPublicTls,
     /// The final flush failed: the last writes may be lost.
     #[error("flushing the store at shutdown")]
     Flush(#[source] StoreError),
@@ -125,6 +136,7 @@ pub struct Server {
     admin: TcpListener,
     game: GameListener,
     public_tls: Option<PublicTls>,
+    admin_token: AdminToken,
     addrs: BoundAddrs,
     /// The analytics writer and its queue, started by `serve`.
     analytics: Option<(Writer, Receiver<Stamped>)>,
@@ -138,6 +150,7 @@ impl Server {
             path: config.data.clone(),
             source,
         })?;
+        let admin_token = admin_token(&config)?;
         let store =
             SledStore::open(&config.data, config.store.cache_capacity_bytes).map_err(|source| {
                 ServerError::OpenStore {
@@ -163,7 +176,11 @@ impl Server {
         let hashers = config.passwords.max_concurrent_hashes.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let bans = crate::admin::Bans::load(&*store)
+            .await
+            .map_err(ServerError::LoadSessions)?;
         let auth = Arc::new(Auth {
+            bans: Arc::new(bans),
             store,
             tokens: Arc::new(TokenTable::new(
                 config.sessions.idle_ttl_secs.saturating_mul(1000),
@@ -201,6 +218,7 @@ impl Server {
             admin,
             game,
             public_tls,
+            admin_token,
             addrs,
             analytics: writer,
             analytics_stats,
@@ -232,6 +250,7 @@ impl Server {
             admin,
             game,
             public_tls,
+            admin_token,
             addrs,
             analytics,
             analytics_stats,
@@ -257,7 +276,11 @@ impl Server {
             &config.data,
             Arc::clone(&catalog),
         )?;
-        let game = game.start(Arc::clone(&auth.tokens), Arc::clone(&auth.store))?;
+        let game = game.start(
+            Arc::clone(&auth.tokens),
+            Arc::clone(&auth.store),
+            Arc::clone(&auth.bans),
+        )?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let proxies = Arc::new(TrustedProxies::new(config.trusted_proxies.clone()));
         let cert_watch = public_tls.as_ref().map(PublicTls::watch).transpose()?;
@@ -270,7 +293,7 @@ impl Server {
         let public = public_router(
             Arc::clone(&auth),
             info,
-            catalog,
+            Arc::clone(&catalog),
             patch,
             Arc::clone(&health),
             &config.http_limits,
@@ -289,20 +312,49 @@ impl Server {
             metrics.add_analytics(stats);
         }
         let metrics = Arc::new(metrics);
-        let admin_app = admin_router(Arc::clone(&auth), metrics, health, game.recording());
+        let sampler = Arc::new(crate::admin::Sampler::default());
+        let sampling = tokio::spawn(Arc::clone(&sampler).run(game.online(), game.stats()));
+        let admin_state = crate::admin::AdminState {
+            auth: Arc::clone(&auth),
+            online: game.online(),
+            catalog: Arc::clone(&catalog),
+            control: game.control(),
+            stats: game.stats(),
+            sampler,
+            started: std::time::Instant::now(),
+            config: Arc::new(crate::admin::state::redacted_config(&config)),
+        };
+        let feed = Arc::new(crate::admin::feed::Feed::default());
+        let feeding = tokio::spawn(Arc::clone(&feed).run(Arc::clone(&catalog)));
+        let admin_table = admin_routes(Arc::clone(&auth), metrics, health, game.recording())
+            .merge(crate::admin::api_routes(admin_state, feed));
         #[cfg(feature = "fault-injection")]
-        let admin_app = {
-            tracing::warn!(
-                "built with fault injection: /debug/faults is open on the admin listener"
-            );
-            admin_app.merge(crate::http::faults_router(game.faults()))
+        let admin_table = {
+            tracing::warn!("built with fault injection: /debug/faults is on the admin listener");
+            admin_table.merge(crate::http::faults_routes(game.faults()))
+        };
+        let admin_api = &config.admin_api;
+        let admin_app = admin_router(admin_table, |specs| {
+            Guard::new(
+                admin_token,
+                RouteTable::open_paths(specs, admin_api.metrics_require_token),
+                admin_api.failures_per_ip,
+            )
+        });
+        let admin_tls = if admin_api.tls {
+            public_tls.as_ref().map(PublicTls::acceptor)
+        } else {
+            None
         };
         let admin = tokio::spawn(serve(
             "admin",
             admin,
             admin_app,
             config.http_limits.clone(),
-            ListenerOptions { tls: None, proxies },
+            ListenerOptions {
+                tls: admin_tls,
+                proxies,
+            },
             stop_rx,
         ));
         let sweeper = tokio::spawn(Arc::clone(&auth).sweep_forever());
@@ -330,6 +382,8 @@ impl Server {
         let _ = admin.await;
         let _ = patcher.await;
         sweeper.abort();
+        sampling.abort();
+        feeding.abort();
         drop(cert_watch);
         // After the game: its last events (sessions ended by the shutdown)
         // are in the queue; the writer drains it and completes its file.
@@ -344,6 +398,24 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The admin token per the configuration (see [`crate::admin::token`]),
+/// after refusing an exposed admin listener without a token or TLS.
+fn admin_token(config: &Config) -> Result<AdminToken, ServerError> {
+    let api = &config.admin_api;
+    if api.tls && !config.public_tls.enabled {
+        return Err(ServerError::AdminTlsWithoutPublicTls);
+    }
+    crate::admin::token::check_exposure(config.admin, api.token.is_some(), api.tls)?;
+    let token = AdminToken::load(api.token.as_deref(), &config.data)?;
+    match token.source() {
+        TokenSource::Config => tracing::info!("admin token from the configuration"),
+        TokenSource::File(path) => {
+            tracing::info!(file = %path.display(), "admin token in this file (send it as Authorization: Bearer)")
+        }
+    }
+    Ok(token)
 }
 
 /// The start-up warning for a public listener that speaks plain HTTP on an

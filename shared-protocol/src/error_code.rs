@@ -104,6 +104,9 @@ error_codes! {
     /// the saves. The client clears its view (the server's is new); a
     /// `MapChanged` with the player's restored position follows.
     WORLD_RESTORED = 20, KeepsOpen;
+    /// An operator removed the player from the game (a kick or a ban); the
+    /// message says why.
+    KICKED = 21, Closes;
     /// An unexpected server-side failure; the message says no more than needed.
     INTERNAL = 100, Closes;
 }

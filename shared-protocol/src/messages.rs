@@ -262,4 +262,11 @@ pub enum ServerMessage {
         /// How long it stays valid from now, in milliseconds.
         valid_for_ms: u32,
     },
+    /// A system message from the server's operators, to everyone, to the
+    /// players of one map or to those of one region. Show it; nothing else
+    /// changes.
+    Announcement {
+        /// What to show, at most [`MAX_TEXT_LEN`] bytes.
+        text: String,
+    },
 }

@@ -161,5 +161,6 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
                     reason,
                 }
             }),
+        text().prop_map(|text| ServerMessage::Announcement { text }),
     ]
 }

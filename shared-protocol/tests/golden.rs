@@ -196,6 +196,12 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
                 valid_for_ms: 300_000,
             },
         ),
+        (
+            "server_announcement.bin",
+            ServerMessage::Announcement {
+                text: "restart in 5 minutes".into(),
+            },
+        ),
     ]
 }
 

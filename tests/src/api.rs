@@ -75,6 +75,17 @@ impl Api {
             .await
     }
 
+    /// `<method> <path>` with a JSON body.
+    pub async fn request_json(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Reply {
+        self.send(
+            self.client
+                .request(method, format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+
     /// `POST <path>` with a raw body and content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
         self.send(

@@ -129,7 +129,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         interval_travel: per_tick * interval as f32,
         restarts: Vec::new(),
     };
-    let admin = AdminClient::new(&format!("http://{}", server.admin))?;
+    let admin = AdminClient::new(&format!("http://{}", server.admin), &server.admin_token())?;
     let target = AuthClient::new(&server.url(""))?.game_target().await?;
     let endpoint = ClientEndpoint::for_server(target.addr, &target.trust)?;
     let (stop_tx, stop) = watch::channel(false);

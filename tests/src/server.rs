@@ -202,13 +202,54 @@ impl TestServer {
     /// The value of the unlabelled series `name` in the server's
     /// `/metrics` (admin listener), if present.
     pub async fn metric(&self, name: &str) -> Option<f64> {
-        let text = reqwest::get(format!("http://{}/metrics", self.admin))
+        let text = self
+            .admin_client()
+            .get(format!("http://{}/metrics", self.admin))
+            .send()
             .await
             .expect("GET /metrics")
             .text()
             .await
             .expect("metrics body");
         battlegrid_server::bots::server_metrics::metric_value(&text, name)
+    }
+
+    /// The admin token: the configured one, else the one the server wrote
+    /// into `<data>/admin-token` at its first start (read like an operator's
+    /// tool reads it).
+    pub fn admin_token(&self) -> String {
+        if let Some(token) = &self.config.admin_api.token {
+            return token.clone();
+        }
+        let path = self.config.data.join(battlegrid_server::admin::TOKEN_FILE);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+            .trim()
+            .to_owned()
+    }
+
+    /// Path of the admin token file.
+    pub fn admin_token_file(&self) -> PathBuf {
+        self.config.data.join(battlegrid_server::admin::TOKEN_FILE)
+    }
+
+    /// An HTTP client whose every request carries the admin token.
+    pub fn admin_client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {}", self.admin_token());
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            value.parse().expect("token is a header value"),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// A client of the admin listener sending the admin token.
+    pub fn admin_api(&self) -> crate::api::Api {
+        crate::api::Api::with_client(format!("http://{}", self.admin), self.admin_client())
     }
 
     /// The configuration the server runs with.

@@ -89,6 +89,9 @@ fn file_address_is_used_without_override() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = battlegrid_tests::server::test_config(dir.path());
     config.admin = UNBINDABLE.parse().unwrap();
+    // Off loopback the admin listener needs a token (see the next test);
+    // with one, what stops the start is the address.
+    config.admin_api.token = Some("a-token-for-the-address-test".into());
     let path = dir.path().join("c.toml");
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
     let output = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
@@ -100,6 +103,36 @@ fn file_address_is_used_without_override() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("admin listener"), "{stderr}");
+}
+
+/// An admin listener off loopback with neither a configured token nor TLS
+/// refuses to start, saying why and what to do, before writing any token.
+#[test]
+fn exposed_admin_listener_without_token_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = battlegrid_tests::server::test_config(dir.path());
+    config.admin = "0.0.0.0:0".parse().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    let output = std::process::Command::new(battlegrid_tests::server::battlegrid_binary())
+        .arg("--config")
+        .arg(&path)
+        .env_remove("BATTLEGRID_ADMIN")
+        .env_remove("BATTLEGRID_ADMIN_API__TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to start") && stderr.contains("not on loopback"),
+        "{stderr}"
+    );
+    assert!(
+        !config
+            .data
+            .join(battlegrid_server::admin::TOKEN_FILE)
+            .exists()
+    );
 }
 
 /// stdout carries `listening <name> <addr>` per listener, then `ready`.

@@ -81,7 +81,7 @@ async fn public_listener_rejections_are_json(server: &TestServer) {
 /// session endpoint, an unknown path, a path that is not UTF-8 and a wrong
 /// method (which axum answers with an empty body unless rewritten).
 async fn admin_listener_rejections_are_json(server: &TestServer) {
-    let http = reqwest::Client::new();
+    let http = server.admin_client();
     let url = |path: &str| format!("http://{}{path}", server.admin);
     let json = |body: &str| {
         http.post(url("/v1/admin/sessions"))
@@ -91,6 +91,12 @@ async fn admin_listener_rejections_are_json(server: &TestServer) {
     assert_json_error(json("not json"), 400, Some("malformed_json")).await;
     assert_json_error(json("{\"create\": true}"), 400, Some("invalid_body")).await;
     assert_json_error(http.get(url("/v1/nowhere")), 404, Some("not_found")).await;
+    assert_json_error(
+        reqwest::Client::new().get(url("/v1/nowhere")),
+        401,
+        Some("missing_token"),
+    )
+    .await;
     assert_json_error(http.get(url("/%FF%FE")), 404, Some("not_found")).await;
     assert_json_error(
         http.delete(url("/metrics")),

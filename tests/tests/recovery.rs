@@ -44,7 +44,8 @@ fn maps(config: &mut battlegrid_server::Config) {
 
 /// Arms a fault through `/debug/faults/<kind>`.
 async fn arm(server: &TestServer, kind: &str, body: serde_json::Value) {
-    let reply = reqwest::Client::new()
+    let reply = server
+        .admin_client()
         .post(format!("http://{}/debug/faults/{kind}", server.admin))
         .json(&body)
         .send()

@@ -41,7 +41,8 @@ fn maps(config: &mut battlegrid_server::Config) {
 }
 
 async fn admin(server: &TestServer, method: reqwest::Method, path: &str) -> serde_json::Value {
-    let reply = reqwest::Client::new()
+    let reply = server
+        .admin_client()
         .request(method.clone(), format!("http://{}{path}", server.admin))
         .send()
         .await
@@ -109,7 +110,7 @@ async fn recordings_and_crash_files_replay() {
     let server = start(maps);
 
     // 1. A recording of the default map, switched on by the admin API.
-    let on = admin(&server, reqwest::Method::PUT, "/recording/world").await;
+    let on = admin(&server, reqwest::Method::PUT, "/v1/admin/recording/world").await;
     let file = PathBuf::from(on["file"].as_str().expect("file"));
     let (mut ann, _) = player(&server, "ann").await;
     let (bob, _) = player(&server, "bob").await;
@@ -143,12 +144,17 @@ async fn recordings_and_crash_files_replay() {
     walk(&mut cyd, &mut 0, RIGHT, 5).await;
     // Past at least one more periodic checkpoint.
     let_ticks_pass(&mut ann, 25).await;
-    let off = admin(&server, reqwest::Method::DELETE, "/recording/world").await;
+    let off = admin(
+        &server,
+        reqwest::Method::DELETE,
+        "/v1/admin/recording/world",
+    )
+    .await;
     assert_eq!(off["file"], on["file"]);
     // Complete once the recorder wrote its end block.
     let since = Instant::now();
     loop {
-        let status = admin(&server, reqwest::Method::GET, "/recording").await;
+        let status = admin(&server, reqwest::Method::GET, "/v1/admin/recording").await;
         if status["finished"][0]["ticks"].as_u64().unwrap_or(0) > 0 {
             break;
         }
@@ -231,7 +237,8 @@ async fn recordings_and_crash_files_replay() {
     .await
     .expect("change map");
     walk(&mut cyd, &mut 10, RIGHT, 5).await;
-    let armed = reqwest::Client::new()
+    let armed = server
+        .admin_client()
         .post(format!("http://{}/debug/faults/world-panic", server.admin))
         .json(&serde_json::json!({"map": "arena", "times": 1}))
         .send()

@@ -61,7 +61,7 @@ fn assert_security_headers(what: &str, reply: &Reply) {
 async fn every_route_of_both_listeners_has_the_headers() {
     let server = TestServer::start(|_| {});
     let public = Api::new(server.http);
-    let admin = Api::new(server.admin);
+    let admin = server.admin_api();
 
     let public_routes = documented_routes("\n## Endpoints\n");
     let admin_routes = documented_routes("\n## Admin listener\n");

@@ -31,7 +31,8 @@ async fn a_stuck_tick_is_reported_then_ends_the_process() {
         assert_eq!(status, 200, "{path}: {body}");
     }
 
-    let armed = reqwest::Client::new()
+    let armed = server
+        .admin_client()
         .post(format!("http://{admin}/debug/faults/stall"))
         .json(&serde_json::json!({"map": "world", "ms": 600_000}))
         .send()

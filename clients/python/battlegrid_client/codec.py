@@ -35,8 +35,8 @@ class UnknownMessage:
     payload: bytes
 
 
-def _index_table(variants: tuple[type, ...]) -> dict[type, int]:
-    return {cls: i for i, cls in enumerate(variants)}
+def _index_table(variants: tuple[type | None, ...]) -> dict[type, int]:
+    return {cls: i for i, cls in enumerate(variants) if cls is not None}
 
 
 _CLIENT_INDEX = _index_table(CLIENT_MESSAGES)
@@ -56,14 +56,15 @@ def _encode(msg: Any, table: dict[type, int], side: str) -> bytes:
     return out
 
 
-def _decode(data: bytes, variants: tuple[type, ...]) -> Any:
+def _decode(data: bytes, variants: tuple[type | None, ...]) -> Any:
     if len(data) > MAX_MESSAGE_LEN:
         raise DecodeError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_LEN}")
     r = Reader(data)
     index = r.uint(32)
-    if index >= len(variants):
+    variant = variants[index] if index < len(variants) else None
+    if variant is None:
         return UnknownMessage(index, bytes(data))
-    msg = decode_fields(r, variants[index])
+    msg = decode_fields(r, variant)
     r.finish()
     return msg
 

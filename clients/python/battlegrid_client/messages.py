@@ -52,6 +52,7 @@ class ErrorCode:
     UNKNOWN_MAP = 18
     COMMANDS_DROPPED = 19
     WORLD_RESTORED = 20
+    KICKED = 21
     INTERNAL = 100
 
     @classmethod
@@ -317,6 +318,13 @@ class ResumeToken:
     valid_for_ms: int
 
 
+@wire(("text", STR))
+class Announcement:
+    """A system message from the server's operators; show it."""
+
+    text: str
+
+
 #: ``ClientMessage`` variants; the index is the wire variant index.
 CLIENT_MESSAGES: tuple[type, ...] = (Hello, Move, Shout, Broadcast, Ping, ChangeMap, Resume)
 #: ``ServerMessage`` variants; the index is the wire variant index.
@@ -334,6 +342,7 @@ SERVER_MESSAGES: tuple[type, ...] = (
     Pong,
     MapChanged,
     ResumeToken,
+    Announcement,
 )
 
 

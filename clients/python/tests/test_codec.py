@@ -156,9 +156,16 @@ def test_trailing_and_truncated_bytes_are_errors():
 
 def test_unknown_variant_is_kept_for_skipping():
     """Appended variants decode to UnknownMessage instead of failing."""
-    msg = codec.decode_server(bytes.fromhex("0d 01 02 03"))
-    assert msg == codec.UnknownMessage(index=13, payload=bytes.fromhex("0d 01 02 03"))
+    msg = codec.decode_server(bytes.fromhex("0e 01 02 03"))
+    assert msg == codec.UnknownMessage(index=14, payload=bytes.fromhex("0e 01 02 03"))
     assert codec.decode_client(b"\x07") == codec.UnknownMessage(7, b"\x07")
+
+
+def test_announcement_is_index_13():
+    """Announcement follows ResumeToken (12) on the wire."""
+    data = codec.encode_server(m.Announcement("hi"))
+    assert data == b"\x0d\x02hi"
+    assert codec.decode_server(data) == m.Announcement("hi")
 
 
 def test_encoding_the_wrong_side_is_refused():
@@ -201,9 +208,10 @@ def test_every_message_round_trips():
         m.Pong(0, 0),
         m.MapChanged(m.MapInfo("m", 1, 1, 1, 1), 2**32 - 1, p, 2**32 - 1, False, ""),
         m.ResumeToken("r1.x", 2**32 - 1),
+        m.Announcement("é" * 256),
     ]
     assert {type(x) for x in samples_client} == set(m.CLIENT_MESSAGES)
-    assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES)
+    assert {type(x) for x in samples_server} == set(m.SERVER_MESSAGES) - {None}
     for msg in samples_client:
         assert codec.decode_client(codec.encode_client(msg)) == msg
     for msg in samples_server:

@@ -60,6 +60,7 @@ EXPECTED = {
         reason="your tile became blocked; moved to the nearest free tile",
     ),
     "server_resume_token.bin": m.ResumeToken("r1.Ab-9", 300000),
+    "server_announcement.bin": m.Announcement("restart in 5 minutes"),
 }
 
 

@@ -1,19 +1,19 @@
 //! Sessions for trusted tools, on the admin listener: `POST
 //! /v1/admin/sessions` issues a session for an account by name, making the
-//! account first if asked, with no password check and no rate limit.
+//! account first if asked, with no password check and no rate limit (the
+//! admin token is the check).
 //!
 //! Why it exists: load generators (`battlegrid bots`) and support tools
 //! need hundreds of sessions from one address, which the public API's
 //! per-IP sign-up limits and Argon2 cost refuse on purpose. Accounts made
 //! here have no password ([`super::NO_PASSWORD`]): nobody can log in to them
-//! through the public API. The admin listener binds loopback by default and
-//! has no authentication of its own yet; exposing it is exposing every
-//! account (docs/API.md says so).
+//! through the public API. Whoever holds the admin token can act as any
+//! player (docs/API.md says so).
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
@@ -21,13 +21,17 @@ use super::extract::{ApiJson, ClientIp};
 use super::names::name_key;
 use super::routes::{SessionCreated, issue_session};
 use super::{AuthState, NO_PASSWORD, now_ms};
+use crate::admin::{Access, RouteTable};
 use crate::store::{NewAccount, StoreError};
 
 /// Routes of the admin API that touch accounts and sessions.
-pub fn admin_router(state: AuthState) -> Router {
-    Router::new()
-        .route("/v1/admin/sessions", post(admin_session))
-        .with_state(state)
+pub fn admin_routes(state: AuthState) -> RouteTable {
+    RouteTable::new().route(
+        Access::Token,
+        "/v1/admin/sessions",
+        &[Method::POST],
+        post(admin_session).with_state(state),
+    )
 }
 
 #[derive(Deserialize)]

@@ -18,8 +18,9 @@ mod routes;
 mod token;
 mod token_table;
 
-pub use admin::admin_router;
+pub use admin::admin_routes;
 pub use error::ApiError;
+pub use extract::ApiJson;
 pub use names::{
     NAME_MAX, NAME_MIN, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, PASSWORD_MIN_SCORE, check_password,
     name_key,
@@ -45,7 +46,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// The stored "password hash" of an account made through the admin API
-/// ([`admin_router`]): not a PHC string, so [`Passwords::verify`] checks the
+/// ([`admin_routes`]): not a PHC string, so [`Passwords::verify`] checks the
 /// dummy hash instead and no password ever matches; such accounts play only
 /// with sessions the admin API issues.
 pub const NO_PASSWORD: &str = "!no-password";
@@ -67,6 +68,8 @@ pub struct Auth {
     pub sessions: SessionConfig,
     /// Sign-up and login events for the analytics files.
     pub analytics: crate::analytics::Analytics,
+    /// Banned accounts get no session.
+    pub bans: Arc<crate::admin::Bans>,
 }
 
 impl Auth {
@@ -107,6 +110,19 @@ impl Auth {
             interval.tick().await;
             self.sweep().await;
         }
+    }
+
+    /// Revokes every session of `account` (table first, then the store):
+    /// how a ban logs a player out everywhere. Returns how many there were.
+    pub async fn revoke_account(
+        &self,
+        account: crate::store::AccountId,
+    ) -> Result<usize, crate::store::StoreError> {
+        let hashes = self.tokens.remove_account(account);
+        for hash in &hashes {
+            self.store.remove_session(*hash).await?;
+        }
+        Ok(hashes.len())
     }
 
     /// Persists a session's last use in the background (not acknowledged to

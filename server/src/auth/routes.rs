@@ -178,12 +178,21 @@ async fn log_in(
 
 /// Makes a session for `account`: a new token, its hash stored (before the
 /// answer: a token the store lost would fail after a restart) and put in the
-/// live table.
+/// live table. A banned account gets `403 banned` instead (checked after
+/// the password, so the answer tells a guesser nothing).
 pub(super) async fn issue_session(
     auth: &AuthState,
     account: &crate::store::AccountRecord,
     ip: std::net::IpAddr,
 ) -> Result<SessionCreated, ApiError> {
+    if let Some(ban) = auth.bans.active(account.id, now_ms()) {
+        tracing::info!(account_id = account.id.0, %ip, "session refused: banned");
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "banned",
+            crate::admin::bans::describe(&ban),
+        ));
+    }
     let token = token::generate().map_err(ApiError::internal)?;
     let hash = token::hash(&token);
     let now = now_ms();

@@ -94,6 +94,26 @@ impl TokenTable {
         self.sessions.pin().remove(hash).cloned()
     }
 
+    /// The live session with this hash, without recording a use.
+    pub fn get(&self, hash: &TokenHash) -> Option<Arc<LiveSession>> {
+        self.sessions.pin().get(hash).cloned()
+    }
+
+    /// Removes every session of `account` and returns their hashes. A scan
+    /// of the table: for bans, which are rare.
+    pub fn remove_account(&self, account: AccountId) -> Vec<TokenHash> {
+        let guard = self.sessions.pin();
+        let hashes: Vec<TokenHash> = guard
+            .iter()
+            .filter(|(_, s)| s.account_id == account)
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in &hashes {
+            guard.remove(hash);
+        }
+        hashes
+    }
+
     fn expired(&self, session: &LiveSession, now_ms: u64) -> bool {
         now_ms >= session.expires_at_ms
             || now_ms >= session.last_seen_ms().saturating_add(self.idle_ttl_ms)

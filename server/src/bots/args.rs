@@ -38,6 +38,14 @@ pub struct BotsArgs {
     /// summary.
     #[arg(long, default_value = "http://127.0.0.1:9090")]
     pub admin: String,
+    /// The admin token; by default read from `--admin-token-file`.
+    #[arg(long, env = "BATTLEGRID_ADMIN_API__TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// File holding the admin token: the server writes `<data>/admin-token`
+    /// on first start (a missing file is fine for `--accounts public`;
+    /// `/metrics` is then read without a token).
+    #[arg(long, value_name = "FILE", default_value = "data/admin-token")]
+    pub admin_token_file: std::path::PathBuf,
     /// Print one JSON object with the results on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +78,21 @@ pub enum AccountSource {
     Admin,
     /// Public sign-up and login.
     Public,
+}
+
+impl BotsArgs {
+    /// The admin token: `--admin-token` (or its variable), else the token
+    /// file's content; `None` when neither is there.
+    pub fn admin_token(&self) -> std::io::Result<Option<String>> {
+        if let Some(token) = &self.admin_token {
+            return Ok(Some(token.trim().to_owned()));
+        }
+        match std::fs::read_to_string(&self.admin_token_file) {
+            Ok(text) => Ok(Some(text.trim().to_owned())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
 }
 
 /// The account name of bot number `index` (counting from 1).

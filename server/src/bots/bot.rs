@@ -188,7 +188,8 @@ impl Bot {
             | ServerMessage::Reject { .. }
             | ServerMessage::BroadcastHeard { .. }
             | ServerMessage::Pong { .. }
-            | ServerMessage::ResumeToken { .. } => {}
+            | ServerMessage::ResumeToken { .. }
+            | ServerMessage::Announcement { .. } => {}
         }
         true
     }

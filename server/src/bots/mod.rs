@@ -85,6 +85,25 @@ pub enum BotsError {
         /// The server's version.
         server: u16,
     },
+    /// The admin token file could not be read.
+    #[error("reading the admin token file {}", path.display())]
+    AdminTokenFile {
+        /// `--admin-token-file`.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--accounts admin` without a token.
+    #[error(
+        "--accounts admin needs the admin token: {} does not exist; give --admin-token-file \
+         (the server writes <data>/admin-token) or --admin-token",
+        path.display()
+    )]
+    NoAdminToken {
+        /// `--admin-token-file`.
+        path: std::path::PathBuf,
+    },
     /// The game listener's address or certificate is not known.
     #[error("finding the game listener")]
     GameTarget(#[source] HttpError),
@@ -143,10 +162,19 @@ pub async fn run(args: &BotsArgs) -> Result<Summary, BotsError> {
     };
     let progress = Progress::start(args.count, metrics.clone());
 
+    let admin_token = args
+        .admin_token()
+        .map_err(|source| BotsError::AdminTokenFile {
+            path: args.admin_token_file.clone(),
+            source,
+        })?;
     let started = Instant::now();
     let provider = match args.accounts {
         AccountSource::Admin => {
-            Provider::Admin(AdminClient::new(&args.admin).map_err(BotsError::Url)?)
+            let token = admin_token.clone().ok_or_else(|| BotsError::NoAdminToken {
+                path: args.admin_token_file.clone(),
+            })?;
+            Provider::Admin(AdminClient::new(&args.admin, &token).map_err(BotsError::Url)?)
         }
         AccountSource::Public => Provider::Public(auth.clone(), args.password.clone()),
     };
@@ -160,7 +188,7 @@ pub async fn run(args: &BotsArgs) -> Result<Summary, BotsError> {
     )
     .await;
     let accounts_took = started.elapsed();
-    let scraper = server_metrics::Scraper::new(&args.admin);
+    let scraper = server_metrics::Scraper::new(&args.admin, admin_token.as_deref());
     let mut server = server_metrics::Series::default();
     if let Some(scraper) = &scraper {
         server.before_connect = scraper.sample().await;

@@ -60,22 +60,33 @@ impl Sample {
 pub struct Scraper {
     http: reqwest::Client,
     url: reqwest::Url,
+    /// The admin token, for servers whose `/metrics` needs it.
+    token: Option<String>,
 }
 
 impl Scraper {
-    /// A scraper of the admin listener at `admin`; `None` if the URL is bad.
-    pub fn new(admin: &str) -> Option<Self> {
+    /// A scraper of the admin listener at `admin`, sending `token` when
+    /// given; `None` if the URL is bad.
+    pub fn new(admin: &str, token: Option<&str>) -> Option<Self> {
         let url = reqwest::Url::parse(admin).ok()?.join("/metrics").ok()?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .ok()?;
-        Some(Self { http, url })
+        Some(Self {
+            http,
+            url,
+            token: token.map(str::to_owned),
+        })
     }
 
     /// One sample, or `None` when the server does not answer usefully.
     pub async fn sample(&self) -> Option<Sample> {
-        let response = self.http.get(self.url.clone()).send().await.ok()?;
+        let mut request = self.http.get(self.url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.ok()?;
         if !response.status().is_success() {
             return None;
         }

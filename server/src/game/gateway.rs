@@ -12,7 +12,7 @@
 //! Handshake: the client has `handshake_timeout_ms` from its first packet to
 //! a complete `Hello` frame, else `HANDSHAKE_TIMEOUT`. A protocol version the
 //! server does not speak gets `Reject{UNSUPPORTED_VERSION}`; an unknown,
-//! expired or over-long token `Reject{INVALID_TOKEN}`; the connection is
+//! expired or over-long token, or a banned account's, `Reject{INVALID_TOKEN}`; the connection is
 //! closed right after with the same code. Bytes that are not a `Hello` frame
 //! get `Error` and a close (`FRAME_TOO_LARGE`, `MALFORMED_MESSAGE`,
 //! `UNEXPECTED_MESSAGE`). A valid `Hello` loads the player's saved position
@@ -35,12 +35,14 @@ use quinn::{Connection, Incoming, RecvStream, SendStream};
 use tokio::sync::{mpsc, watch};
 
 use super::config::QuicConfig;
+use super::online::{Online, OnlinePlayer};
 use super::peer::Peer;
 use super::resume::{ResumeClaim, ResumeKeys};
 use super::session::{ResumeIssuer, frame_error, read_loop, say_last, write_loop};
 use super::stats::{GameStats, HandshakeFailure};
 use super::tick::link::ClientLink;
 use super::tick::{Control, Joining, SavedPlace};
+use crate::admin::Bans;
 use crate::auth::{Lookup, TokenTable, now_ms, token_hash};
 use crate::store::{AccountId, Store, TokenHash};
 
@@ -58,6 +60,10 @@ pub struct Gateway {
     pub stats: Arc<GameStats>,
     /// Signs and checks resume tokens.
     resume: Arc<ResumeKeys>,
+    /// Who is connected, for the admin API.
+    pub online: Arc<Online>,
+    /// Banned accounts are rejected at `Hello`.
+    pub bans: Arc<Bans>,
     /// Attempts between `Incoming` and `Welcome` being queued.
     pending: AtomicUsize,
     /// Admitted connections not yet ended.
@@ -147,16 +153,33 @@ impl Drop for Pending<'_> {
     }
 }
 
+/// What a `Hello` or `Resume` is checked against.
+pub struct Admission {
+    /// Live sessions.
+    pub tokens: Arc<TokenTable>,
+    /// Saved positions.
+    pub store: Arc<dyn Store>,
+    /// Resume tokens' key.
+    pub resume: Arc<ResumeKeys>,
+    /// Banned accounts.
+    pub bans: Arc<Bans>,
+}
+
 impl Gateway {
     /// A gateway with no connections.
     pub fn new(
         config: QuicConfig,
-        tokens: Arc<TokenTable>,
-        store: Arc<dyn Store>,
+        admission: Admission,
         control: std::sync::mpsc::Sender<Control>,
         stats: Arc<GameStats>,
-        resume: Arc<ResumeKeys>,
+        online: Arc<Online>,
     ) -> Self {
+        let Admission {
+            tokens,
+            store,
+            resume,
+            bans,
+        } = admission;
         Self {
             config,
             tokens,
@@ -164,6 +187,8 @@ impl Gateway {
             control,
             stats,
             resume,
+            online,
+            bans,
             pending: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
@@ -299,6 +324,7 @@ impl Gateway {
             }
         };
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let joined_name = name.clone();
         let peer = Arc::new(Peer::new(connection.clone()));
         let (commands_tx, commands) = mpsc::channel(self.config.inbound_queue.max(1));
         let joining = Joining {
@@ -324,6 +350,18 @@ impl Gateway {
             return connection.close(u32::from(code.0).into(), b"shutting down");
         }
         drop(pending);
+        self.online.insert(
+            player,
+            OnlinePlayer {
+                conn,
+                account: AccountId(player.0),
+                name: joined_name,
+                session,
+                addr: connection.remote_address(),
+                since_ms: now_ms(),
+                peer: Arc::clone(&peer),
+            },
+        );
         GameStats::bump(&self.stats.joined);
         tracing::debug!(player = player.0, conn, peer = %connection.remote_address(), "joined");
         let issuer = ResumeIssuer {
@@ -341,6 +379,7 @@ impl Gateway {
             Some(issuer),
         ));
         read_loop(recv, decoder, &peer, commands_tx, &self.stats).await;
+        self.online.remove(player, conn);
         let _ = self.control.send(Control::Left { conn, player });
         let _ = writer.await;
         connection.closed().await;
@@ -406,6 +445,9 @@ impl Gateway {
                 ErrorCode::INVALID_TOKEN,
                 "not a valid resume token".to_owned(),
             ));
+        }
+        if let Some(ban) = self.bans.active(session.account_id, now_ms()) {
+            return Err((ErrorCode::INVALID_TOKEN, crate::admin::bans::describe(&ban)));
         }
         let position = match self.store.load_player(session.account_id).await {
             // A record from before maps were files has no map: the tick

@@ -6,6 +6,7 @@
 //! - [`transport`]: QUIC limits, chosen for what the protocol uses.
 //! - [`gateway`]: admission limits and the `Hello` handshake.
 //! - [`session`]: a joined connection's reader and writer tasks.
+//! - [`online`]: the connected players, for the admin API.
 //! - [`peer`]: the bounded outbound queue between tick and writer.
 //! - [`tick`]: the tick thread (the bridge to the simulation).
 //! - [`persist`]: the saver task writing positions to the store.
@@ -29,6 +30,7 @@ pub mod config;
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod faults;
 pub mod gateway;
+pub mod online;
 pub mod peer;
 pub mod persist;
 pub mod resume;
@@ -162,6 +164,7 @@ impl GameListener {
             worlds.live_maps(),
             scan.errors,
         ));
+        catalog.set_views(worlds.views());
         let bind_error = |source| GameError::Bind {
             addr: config.game,
             source,
@@ -230,6 +233,7 @@ impl GameListener {
         self,
         tokens: Arc<TokenTable>,
         store: Arc<dyn Store>,
+        bans: Arc<crate::admin::Bans>,
     ) -> Result<RunningGame, GameError> {
         let stats = Arc::new(GameStats::default());
         // Unbounded on purpose, yet bounded in practice: its only messages
@@ -310,13 +314,19 @@ impl GameListener {
             .map_err(GameError::TickThread)?;
         watchdog::spawn(beat, Arc::clone(&stats), &self.config.recovery)
             .map_err(GameError::WatchdogThread)?;
-        let gateway = Arc::new(Gateway::new(
-            self.config.quic.clone(),
+        let online = Arc::new(online::Online::default());
+        let admission = gateway::Admission {
             tokens,
             store,
+            resume: Arc::clone(&self.resume),
+            bans,
+        };
+        let gateway = Arc::new(Gateway::new(
+            self.config.quic.clone(),
+            admission,
             control_tx.clone(),
             Arc::clone(&stats),
-            Arc::clone(&self.resume),
+            Arc::clone(&online),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let sampler = match self.sample_every {
@@ -341,6 +351,7 @@ impl GameListener {
             forwarder,
             sampler,
             stats,
+            online,
         })
     }
 }
@@ -398,6 +409,7 @@ pub struct RunningGame {
     /// Samples positions for analytics; stops with the accept loop.
     sampler: Option<tokio::task::JoinHandle<()>>,
     stats: Arc<GameStats>,
+    online: Arc<online::Online>,
 }
 
 impl RunningGame {
@@ -409,6 +421,17 @@ impl RunningGame {
     /// Which maps record to files.
     pub fn recording(&self) -> Arc<crate::record::Switch> {
         Arc::clone(&self.recording)
+    }
+
+    /// Who is connected.
+    pub fn online(&self) -> Arc<online::Online> {
+        Arc::clone(&self.online)
+    }
+
+    /// A sender of control messages to the tick thread (the admin API's
+    /// map changes).
+    pub fn control(&self) -> std::sync::mpsc::Sender<Control> {
+        self.control.clone()
     }
 
     /// What `/healthz` and `/readyz` answer.

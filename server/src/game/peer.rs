@@ -60,6 +60,11 @@ impl Backlog {
         self.bytes += n;
     }
 
+    /// Bytes queued and not yet accepted by the stream.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// `n` bytes accepted by the stream.
     pub fn written(&mut self, n: usize) {
         self.bytes = self.bytes.saturating_sub(n);
@@ -97,6 +102,20 @@ struct Queue {
     datagram_tick: u64,
     close: Option<Close>,
     dirty: bool,
+    /// Messages queued since the connection started (both kinds), for the
+    /// admin API's messages per second; counted under the lock taken anyway.
+    messages: u64,
+}
+
+/// A look at a [`Peer`]'s outbound side ([`Peer::figures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerFigures {
+    /// Messages queued since the connection started.
+    pub messages: u64,
+    /// Reliable messages waiting for the writer.
+    pub queued_messages: usize,
+    /// Reliable bytes the client has not taken yet.
+    pub backlog_bytes: usize,
 }
 
 /// The shared outbound state of one connection.
@@ -136,6 +155,7 @@ impl Peer {
             q.backlog.add(bytes.len());
             q.reliable.push_back(bytes);
             q.dirty = true;
+            q.messages += 1;
         }
     }
 
@@ -154,6 +174,7 @@ impl Peer {
         }
         q.datagrams.push(bytes);
         q.dirty = true;
+        q.messages += 1;
         replaced
     }
 
@@ -212,6 +233,18 @@ impl Peer {
     /// the client must be closed with `TOO_SLOW`.
     pub fn check_backlog(&self, now: Instant, limit: usize, grace: Duration) -> Option<String> {
         self.lock().backlog.check(now, limit, grace)
+    }
+
+    /// What the admin API shows of the outbound side: messages queued since
+    /// the start, reliable messages waiting, reliable bytes not yet taken
+    /// by the client.
+    pub fn figures(&self) -> PeerFigures {
+        let q = self.lock();
+        PeerFigures {
+            messages: q.messages,
+            queued_messages: q.reliable.len(),
+            backlog_bytes: q.backlog.bytes(),
+        }
     }
 
     /// Takes the reader's overflow flag.

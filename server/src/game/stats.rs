@@ -57,6 +57,8 @@ pub struct GameStats {
     pub players: AtomicU64,
     /// Ticks run since start.
     pub ticks: AtomicU64,
+    /// Duration of the last tick, microseconds (the admin API's regions).
+    pub last_tick_us: AtomicU64,
     /// Tick durations of the last finished statistics window, microseconds.
     pub tick_window: TickWindow,
 }

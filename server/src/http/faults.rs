@@ -11,17 +11,19 @@
 //!   step of that map's world stalls (without `map`: the next tick, before
 //!   it applies control messages).
 //!
-//! Each answers `204` once the fault is armed.
+//! Each answers `204` once the fault is armed, to a request with the
+//! admin token.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodRouter, post};
 use serde::Deserialize;
 
+use crate::admin::{Access, RouteTable};
 use crate::game::faults::Faults;
 
 #[derive(Deserialize)]
@@ -41,10 +43,14 @@ struct Stall {
     ms: u64,
 }
 
-/// The fault routes, arming `faults`.
-pub fn faults_router(faults: Arc<Faults>) -> Router {
-    Router::new()
-        .route(
+/// The fault routes, arming `faults`; they need the admin token like
+/// every admin route.
+pub fn faults_routes(faults: Arc<Faults>) -> RouteTable {
+    let arm = |path, route: MethodRouter<Arc<Faults>>| {
+        (path, route.with_state::<()>(Arc::clone(&faults)))
+    };
+    let routes = [
+        arm(
             "/debug/faults/world-panic",
             post(
                 |State(f): State<Arc<Faults>>, Json(b): Json<WorldPanic>| async move {
@@ -52,8 +58,8 @@ pub fn faults_router(faults: Arc<Faults>) -> Router {
                     StatusCode::NO_CONTENT
                 },
             ),
-        )
-        .route(
+        ),
+        arm(
             "/debug/faults/tick-panic",
             post(
                 |State(f): State<Arc<Faults>>, Json(b): Json<TickPanic>| async move {
@@ -61,8 +67,8 @@ pub fn faults_router(faults: Arc<Faults>) -> Router {
                     StatusCode::NO_CONTENT
                 },
             ),
-        )
-        .route(
+        ),
+        arm(
             "/debug/faults/stall",
             post(
                 |State(f): State<Arc<Faults>>, Json(b): Json<Stall>| async move {
@@ -70,6 +76,11 @@ pub fn faults_router(faults: Arc<Faults>) -> Router {
                     StatusCode::NO_CONTENT
                 },
             ),
-        )
-        .with_state(faults)
+        ),
+    ];
+    routes
+        .into_iter()
+        .fold(RouteTable::new(), |table, (path, route)| {
+            table.route(Access::Token, path, &[Method::POST], route)
+        })
 }

@@ -18,16 +18,25 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 use crate::game::watchdog::Health;
 
 /// The two routes, reading `health`.
 pub fn health_router(health: Arc<Health>) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(health)
+        .route("/healthz", healthz_route(Arc::clone(&health)))
+        .route("/readyz", readyz_route(health))
+}
+
+/// `GET /healthz` alone, for routers that list their routes one by one.
+pub fn healthz_route(health: Arc<Health>) -> MethodRouter {
+    get(healthz).with_state(health)
+}
+
+/// `GET /readyz` alone.
+pub fn readyz_route(health: Arc<Health>) -> MethodRouter {
+    get(readyz).with_state(health)
 }
 
 async fn healthz(State(health): State<Arc<Health>>) -> Response {

@@ -106,7 +106,7 @@ async fn list(State(catalog): State<Arc<MapCatalog>>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-cache")],
         Json(MapList {
-            default_map: catalog.default_map().to_owned(),
+            default_map: catalog.default_map(),
             maps,
             errors,
         }),

@@ -26,14 +26,14 @@ mod recording;
 mod serve;
 pub mod tls;
 
-pub use admin::admin_router;
+pub use admin::{admin_router, admin_routes};
 pub use client_addr::{ClientAddr, TrustedProxies};
 #[cfg(feature = "fault-injection")]
-pub use faults::faults_router;
+pub use faults::faults_routes;
 pub use headers::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY, with_security_headers};
-pub use health::health_router;
+pub use health::{health_router, healthz_route, readyz_route};
 pub use maps::maps_router;
 pub use patch::patch_router;
 pub use public::{GameInfo, ServerInfo, public_router};
-pub use recording::recording_router;
+pub use recording::recording_routes;
 pub use serve::{ListenerOptions, serve};

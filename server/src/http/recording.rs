@@ -2,34 +2,42 @@
 //! docs/API.md): switch a map's recording to a file on and off, and list
 //! what records.
 //!
-//! - `GET /recording`: maps recording now, the last finished files, the
+//! - `GET /v1/admin/recording`: maps recording now, the last finished files, the
 //!   flight recorder's window and the notes dropped;
-//! - `PUT /recording/{map}`: records that map's world to a new file from
+//! - `PUT /v1/admin/recording/{map}`: records that map's world to a new file from
 //!   its next checkpoint (the next tick); `200` with the file; recording a
 //!   map that records already answers its current file;
-//! - `DELETE /recording/{map}`: stops it; the file is complete (end block
+//! - `DELETE /v1/admin/recording/{map}`: stops it; the file is complete (end block
 //!   written, flushed) within a fraction of a second; `200` with the file,
 //!   `404` when the map was not recording.
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::get;
-use axum::{Json, Router};
 
+use crate::admin::{Access, RouteTable};
 use crate::auth::ApiError;
 use crate::record::Switch;
 
-/// The recording routes over `switch`.
-pub fn recording_router(switch: Arc<Switch>) -> Router {
-    Router::new()
+/// The recording routes over `switch`; they need the admin token.
+pub fn recording_routes(switch: Arc<Switch>) -> RouteTable {
+    RouteTable::new()
         .route(
-            "/recording",
-            get(|State(s): State<Arc<Switch>>| async move { Json(s.status()) }),
+            Access::Token,
+            "/v1/admin/recording",
+            &[Method::GET],
+            get(|State(s): State<Arc<Switch>>| async move { Json(s.status()) })
+                .with_state(Arc::clone(&switch)),
         )
-        .route("/recording/{map}", axum::routing::put(start).delete(stop))
-        .with_state(switch)
+        .route(
+            Access::Token,
+            "/v1/admin/recording/{map}",
+            &[Method::PUT, Method::DELETE],
+            axum::routing::put(start).delete(stop).with_state(switch),
+        )
 }
 
 async fn start(

@@ -5,12 +5,15 @@
 //! implementation. Methods documented as durable return only after the data
 //! is on disk, so callers may acknowledge it to clients. The store checks no
 //! business rules (name syntax, password strength, expiry): that is `auth`'s
-//! job. Social graph and chat trees come with later issues.
+//! job. Bans are stored here (the admin API decides what they mean). Social
+//! graph and chat trees come with later issues.
 
 mod records;
 mod sled_store;
 
-pub use records::{AccountId, AccountRecord, NewAccount, PlayerRecord, SessionRecord, TokenHash};
+pub use records::{
+    AccountId, AccountRecord, BanRecord, NewAccount, PlayerRecord, SessionRecord, TokenHash,
+};
 pub use sled_store::SledStore;
 
 use async_trait::async_trait;
@@ -69,6 +72,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves many players in one batch. Durable.
     async fn save_players(&self, players: &[(AccountId, PlayerRecord)]) -> Result<(), StoreError>;
+
+    /// Records (or replaces) the ban of `id`. Durable.
+    async fn put_ban(&self, id: AccountId, ban: &BanRecord) -> Result<(), StoreError>;
+
+    /// Lifts the ban of `id`; `false` when there was none. Durable.
+    async fn remove_ban(&self, id: AccountId) -> Result<bool, StoreError>;
+
+    /// Every stored ban, to fill the ban list at start. O(n): call at start.
+    async fn bans(&self) -> Result<Vec<(AccountId, BanRecord)>, StoreError>;
 
     /// Writes everything buffered to disk.
     async fn flush(&self) -> Result<(), StoreError>;

@@ -70,6 +70,24 @@ pub struct SessionRecord {
     pub last_seen_ms: u64,
 }
 
+/// A ban of an account; the key is the account id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRecord {
+    /// Why, as the player is told.
+    pub reason: String,
+    /// When it was made, unix milliseconds.
+    pub created_at_ms: u64,
+    /// When it ends, unix milliseconds; `None` for a ban without end.
+    pub until_ms: Option<u64>,
+}
+
+impl BanRecord {
+    /// Whether the ban holds at `now_ms`.
+    pub fn active(&self, now_ms: u64) -> bool {
+        self.until_ms.is_none_or(|until| now_ms < until)
+    }
+}
+
 /// Saved state of a player between connections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerRecord {

@@ -1,7 +1,8 @@
 //! [`Store`] on sled 0.34, the embedded database.
 //!
 //! Trees: `accounts` (id -> account), `account_names` (lowercased name -> id),
-//! `sessions` (token SHA-256 -> session), `players` (id -> saved state).
+//! `sessions` (token SHA-256 -> session), `players` (id -> saved state),
+//! `bans` (id -> ban).
 //! Durable writes end with `flush_async`, which fsyncs sled's log; sled
 //! batches concurrent flushes, so many sign-ups at once share one fsync.
 //! Nothing here calls `len()` or scans a tree except [`Store::sessions`],
@@ -15,13 +16,15 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::records::{decode, decode_hash, decode_id, encode};
 use super::{
-    AccountId, AccountRecord, NewAccount, PlayerRecord, SessionRecord, Store, StoreError, TokenHash,
+    AccountId, AccountRecord, BanRecord, NewAccount, PlayerRecord, SessionRecord, Store,
+    StoreError, TokenHash,
 };
 
 const ACCOUNTS: &str = "accounts";
 const ACCOUNT_NAMES: &str = "account_names";
 const SESSIONS: &str = "sessions";
 const PLAYERS: &str = "players";
+const BANS: &str = "bans";
 
 /// The embedded store: one sled database in the data directory.
 #[derive(Clone)]
@@ -32,6 +35,7 @@ pub struct SledStore {
     account_names: sled::Tree,
     sessions: sled::Tree,
     players: sled::Tree,
+    bans: sled::Tree,
 }
 
 impl SledStore {
@@ -47,6 +51,7 @@ impl SledStore {
             account_names: db.open_tree(ACCOUNT_NAMES)?,
             sessions: db.open_tree(SESSIONS)?,
             players: db.open_tree(PLAYERS)?,
+            bans: db.open_tree(BANS)?,
             db,
         })
     }
@@ -167,6 +172,28 @@ impl Store for SledStore {
         Ok(())
     }
 
+    async fn put_ban(&self, id: AccountId, ban: &BanRecord) -> Result<(), StoreError> {
+        self.bans.insert(id.to_key(), encode(ban))?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    async fn remove_ban(&self, id: AccountId) -> Result<bool, StoreError> {
+        let removed = self.bans.remove(id.to_key())?.is_some();
+        self.db.flush_async().await?;
+        Ok(removed)
+    }
+
+    async fn bans(&self) -> Result<Vec<(AccountId, BanRecord)>, StoreError> {
+        self.bans
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((decode_id(BANS, &key)?, decode(BANS, &value)?))
+            })
+            .collect()
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
         Ok(())
@@ -246,6 +273,28 @@ mod tests {
         store.remove_session(hash).await.unwrap();
         store.touch_session(hash, 30).await.unwrap();
         assert!(store.sessions().await.unwrap().is_empty());
+    }
+
+    /// Bans survive a reopen; removing one says whether there was one.
+    #[tokio::test]
+    async fn bans_round_trip_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let ban = BanRecord {
+            reason: "griefing".into(),
+            created_at_ms: 5,
+            until_ms: Some(50),
+        };
+        {
+            let store = SledStore::open(dir.path(), 1 << 20).unwrap();
+            store.put_ban(AccountId(4), &ban).await.unwrap();
+            store.put_ban(AccountId(5), &ban).await.unwrap();
+        }
+        let store = SledStore::open(dir.path(), 1 << 20).unwrap();
+        let all = store.bans().await.unwrap();
+        assert_eq!(all, vec![(AccountId(4), ban.clone()), (AccountId(5), ban)]);
+        assert!(store.remove_ban(AccountId(4)).await.unwrap());
+        assert!(!store.remove_ban(AccountId(4)).await.unwrap());
+        assert_eq!(store.bans().await.unwrap().len(), 1);
     }
 
     /// Saved players load back; unknown players load as None.

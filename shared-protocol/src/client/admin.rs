@@ -1,7 +1,8 @@
 //! A client of the admin listener's session endpoint (`POST
 //! /v1/admin/sessions`), for trusted tools such as load generators that
 //! need many sessions from one address without the public API's rate
-//! limits and password hashing. docs/API.md is the reference.
+//! limits and password hashing. Every request carries the admin token
+//! (`Authorization: Bearer`). docs/API.md is the reference.
 
 use std::time::Duration;
 
@@ -11,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::http::{HttpError, Session, json_or_error};
 
 /// A client of the admin listener (e.g. `http://127.0.0.1:9090`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminClient {
     http: reqwest::Client,
     url: Url,
+    token: String,
 }
 
 #[derive(Serialize)]
@@ -33,9 +35,18 @@ pub struct AdminSession {
     pub created: bool,
 }
 
+// By hand so the token never reaches a log line through `{:?}`.
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AdminClient {
-    /// A client of the admin listener at `base_url`.
-    pub fn new(base_url: &str) -> Result<Self, HttpError> {
+    /// A client of the admin listener at `base_url`, sending `token`.
+    pub fn new(base_url: &str, token: &str) -> Result<Self, HttpError> {
         let invalid = || HttpError::InvalidUrl(base_url.to_owned());
         let base = Url::parse(base_url).map_err(|_| invalid())?;
         if base.host_str().is_none() || base.cannot_be_a_base() {
@@ -45,7 +56,11 @@ impl AdminClient {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Self { http, url })
+        Ok(Self {
+            http,
+            url,
+            token: token.to_owned(),
+        })
     }
 
     /// A new session for the account `name`; with `create`, a password-less
@@ -54,6 +69,7 @@ impl AdminClient {
         let response = self
             .http
             .post(self.url.clone())
+            .bearer_auth(&self.token)
             .json(&SessionRequest { name, create })
             .send()
             .await?;

@@ -116,7 +116,7 @@ pub struct ReaderStats {
 
 /// Number of [`ServerMessage`] variants this version knows: variant indices
 /// below this decode, indices at or above it belong to a newer server.
-pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 13;
+pub(crate) const KNOWN_SERVER_VARIANTS: u32 = 14;
 
 /// The wire index of a server message. Exhaustive on purpose: appending a
 /// variant fails to compile here until [`KNOWN_SERVER_VARIANTS`] follows.
@@ -136,6 +136,7 @@ pub(crate) fn variant_index(message: &ServerMessage) -> u32 {
         ServerMessage::Pong { .. } => 10,
         ServerMessage::MapChanged { .. } => 11,
         ServerMessage::ResumeToken { .. } => 12,
+        ServerMessage::Announcement { .. } => 13,
     }
 }
 
@@ -297,9 +298,8 @@ mod tests {
             let bytes = encode(&message).unwrap();
             assert_eq!(peek_variant(&bytes), Some(variant_index(&message)));
         }
-        let last = ServerMessage::ResumeToken {
-            token: "r1.x".into(),
-            valid_for_ms: 1,
+        let last = ServerMessage::Announcement {
+            text: "restart in 5 minutes".into(),
         };
         let bytes = encode(&last).unwrap();
         assert_eq!(peek_variant(&bytes), Some(variant_index(&last)));
@@ -310,7 +310,7 @@ mod tests {
     /// in all three varint widths.
     #[test]
     fn unknown_variants_are_skipped() {
-        assert_eq!(decode_server(&[13, 1, 2, 3]), Decoded::Unknown);
+        assert_eq!(decode_server(&[14, 1, 2, 3]), Decoded::Unknown);
         assert_eq!(decode_server(&[250]), Decoded::Unknown);
         assert_eq!(decode_server(&[251, 0x00, 0x01]), Decoded::Unknown);
         assert_eq!(decode_server(&[252, 0, 0, 1, 0, 9]), Decoded::Unknown);

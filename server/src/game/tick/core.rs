@@ -139,6 +139,17 @@ impl<L: Link> TickCore<L> {
                 }
             }
             Control::Map(event) => self.apply_map_event(&event),
+            Control::SetDefaultMap { name, reply } => {
+                let outcome = self
+                    .worlds
+                    .set_default_map(&name)
+                    .map_err(|e| e.to_string());
+                if outcome.is_ok() {
+                    tracing::info!(map = %name, "default map set by the admin API");
+                    self.catalog.set_default_map(&name);
+                }
+                let _ = reply.send(outcome);
+            }
             Control::Shutdown => return false,
         }
         true
@@ -524,7 +535,7 @@ impl<L: Link> TickCore<L> {
                         map = %map, moved, default = %self.worlds.default_map(),
                         "a world kept failing and is quarantined; its players went to the default map"
                     );
-                    self.catalog.set_live(self.worlds.live_maps());
+                    self.publish_worlds();
                     return;
                 }
                 None => tracing::error!(
@@ -552,6 +563,7 @@ impl<L: Link> TickCore<L> {
             fresh: routes.get(&id).is_some_and(|r| r.joined_tick >= fresh_from),
         });
         GameStats::bump(&self.stats.worlds_restored);
+        self.catalog.set_views(self.worlds.views());
         let notice = encode(&ServerMessage::Error {
             code: ErrorCode::WORLD_RESTORED,
             message: format!(
@@ -611,7 +623,14 @@ impl<L: Link> TickCore<L> {
                 tracing::warn!(%error, "map refused; the live version (if any) stays");
             }
         }
+        self.publish_worlds();
+    }
+
+    /// Publishes the live maps and each world's view: after any change of
+    /// the set of worlds or of a world's simulation (never per tick).
+    fn publish_worlds(&self) {
         self.catalog.set_live(self.worlds.live_maps());
+        self.catalog.set_views(self.worlds.views());
     }
 }
 

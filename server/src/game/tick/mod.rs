@@ -67,6 +67,14 @@ pub enum Control<L = ClientLink> {
     },
     /// The maps directory changed (already parsed and validated).
     Map(MapEvent),
+    /// The admin API sets the map new players start on; the answer says
+    /// whether it is live.
+    SetDefaultMap {
+        /// The map's name.
+        name: String,
+        /// Where the outcome goes.
+        reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
     /// Close everyone, save everything, stop.
     Shutdown,
 }

@@ -99,6 +99,7 @@ impl TickTimer {
         self.ticks += 1;
         GameStats::bump(&stats.ticks);
         GameStats::set(&stats.players, clients as u64);
+        GameStats::set(&stats.last_tick_us, micros);
         if !self.ticks.is_multiple_of(self.every) {
             return;
         }

@@ -28,9 +28,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use battlegrid_protocol::{PlayerId, Position};
-use battlegrid_sim::{Input, Relocation, SettingsError, SimSettings, Simulation, TickOutput};
+use battlegrid_sim::{
+    Input, Relocation, SettingsError, SimSettings, Simulation, SnapshotReader, TickOutput,
+};
 
 use self::recording::{Recording, Stream};
 use super::config::WorldConfig;
@@ -67,7 +70,25 @@ pub struct World {
     pub map: Arc<LoadedMap>,
     /// Its place in the recorder's stream.
     stream: Stream,
+    /// How long its last step took, microseconds.
+    pub step_us: Arc<AtomicU64>,
 }
+
+/// What readers outside the tick thread see of one world: its published
+/// position snapshot (the simulation publishes one per tick, whoever
+/// reads it) and its last step's duration.
+#[derive(Debug, Clone)]
+pub struct WorldView {
+    /// The live map.
+    pub map: Arc<LoadedMap>,
+    /// The latest positions, by region.
+    pub snapshot: SnapshotReader,
+    /// The last step's duration, microseconds.
+    pub step_us: Arc<AtomicU64>,
+}
+
+/// Every world's view, by map name.
+pub type WorldViews = BTreeMap<String, WorldView>;
 
 /// Where a player is.
 struct Seat {
@@ -204,6 +225,7 @@ impl Worlds {
             sim,
             map,
             stream: Stream::default(),
+            step_us: Arc::default(),
         };
         if let Some(recording) = &mut self.recording {
             recording.fresh(&name, &mut world);
@@ -409,7 +431,11 @@ impl Worlds {
                 }
                 world.sim.step()
             });
-            match std::panic::catch_unwind(step) {
+            let started = std::time::Instant::now();
+            let result = std::panic::catch_unwind(step);
+            let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            world.step_us.store(took, Ordering::Relaxed);
+            match result {
                 Ok(out) => {
                     if let Some(recording) = &mut self.recording {
                         recording.stepped(name, world, record);
@@ -427,6 +453,33 @@ impl Worlds {
         }
         self.beat.world(None);
         stepped
+    }
+
+    /// What readers outside the tick thread see of every world. Changes
+    /// only when a world is added, swapped, rebuilt or removed.
+    pub fn views(&self) -> WorldViews {
+        self.worlds
+            .iter()
+            .map(|(name, world)| {
+                let view = WorldView {
+                    map: Arc::clone(&world.map),
+                    snapshot: world.sim.snapshot_reader(),
+                    step_us: Arc::clone(&world.step_us),
+                };
+                (name.to_string(), view)
+            })
+            .collect()
+    }
+
+    /// Makes `map` the map new players start on; it must be live. The
+    /// default map is never removed or quarantined, so the old one may be
+    /// from now on.
+    pub fn set_default_map(&mut self, map: &str) -> Result<(), ChangeMapError> {
+        let Some((name, _)) = self.worlds.get_key_value(map) else {
+            return Err(ChangeMapError::UnknownMap(map.to_owned()));
+        };
+        self.default_map = Arc::clone(name);
+        Ok(())
     }
 
     /// The live maps' names, in name order.
