@@ -174,8 +174,28 @@ async fn scenario_counts_summary_heatmap_and_crash_safety() {
         sampled(1) && sampled(2) && count(&l.records, "map_reload") == 1
     });
     ann.close("bye");
-    bob.close("bye");
-    let loaded = wait_files(&server, |l| count(&l.records, "session_end") == 3);
+    // Moderation: bob is kicked, then cyd's account is banned.
+    let admin = server.admin_client();
+    let kicked = admin
+        .post(format!(
+            "http://{}/v1/admin/players/{}/kick",
+            server.admin, bob_welcome.player_id.0
+        ))
+        .json(&serde_json::json!({"reason": "testing kicks"}))
+        .send()
+        .await
+        .expect("kick");
+    assert_eq!(kicked.status(), 204);
+    let banned = admin
+        .post(format!("http://{}/v1/admin/bans", server.admin))
+        .json(&serde_json::json!({"name": "cyd", "reason": "testing bans", "duration_secs": 60}))
+        .send()
+        .await
+        .expect("ban");
+    assert_eq!(banned.status(), 201);
+    let loaded = wait_files(&server, |l| {
+        count(&l.records, "session_end") == 3 && count(&l.records, "ban") == 1
+    });
     let records = &loaded.records;
 
     let exact: BTreeMap<&str, usize> = [
@@ -191,10 +211,10 @@ async fn scenario_counts_summary_heatmap_and_crash_safety() {
         ("invalid_input", 1),
         ("flood_disconnect", 1),
         ("map_reload", 1),
-        // Produced by issues 12 and 13 once they land.
+        ("kick", 1),
+        ("ban", 1),
+        // Produced by chat (issue 12) once it lands.
         ("chat", 0),
-        ("kick", 0),
-        ("ban", 0),
     ]
     .into();
     let counted: BTreeMap<&str, usize> = exact.keys().map(|&k| (k, count(records, k))).collect();
@@ -228,7 +248,7 @@ async fn scenario_counts_summary_heatmap_and_crash_safety() {
         .map(|v| v["reason"].as_str().unwrap().to_owned())
         .collect();
     reasons.sort();
-    assert_eq!(reasons, ["disconnected", "disconnected", "rate_limited"]);
+    assert_eq!(reasons, ["disconnected", "kicked", "rate_limited"]);
     let corrections: Vec<String> = fields("correction")
         .iter()
         .map(|v| v["reason"].as_str().unwrap().to_owned())

@@ -218,10 +218,13 @@ async fn kick(
         .get(PlayerId(id))
         .ok_or_else(|| not_online(id))?;
     player.close(ErrorCode::KICKED, &request.reason);
-    record(&AdminAction::Kicked {
-        player: PlayerId(id),
-        reason: request.reason,
-    });
+    record(
+        &state.auth.analytics,
+        &AdminAction::Kicked {
+            player: PlayerId(id),
+            reason: request.reason,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -300,13 +303,16 @@ async fn ban(
     if let Some(player) = &online {
         player.close(ErrorCode::KICKED, &super::bans::describe(&ban));
     }
-    record(&AdminAction::Banned {
-        account: account.id.0,
-        reason: ban.reason.clone(),
-        until_ms: ban.until_ms,
-        sessions,
-        was_online: online.is_some(),
-    });
+    record(
+        &state.auth.analytics,
+        &AdminAction::Banned {
+            account: account.id.0,
+            reason: ban.reason.clone(),
+            until_ms: ban.until_ms,
+            sessions,
+            was_online: online.is_some(),
+        },
+    );
     Ok((
         StatusCode::CREATED,
         Json(BanRow {
@@ -335,8 +341,11 @@ async fn unban(
             format!("account {account_id} is not banned"),
         ));
     }
-    record(&AdminAction::Unbanned {
-        account: account_id,
-    });
+    record(
+        &state.auth.analytics,
+        &AdminAction::Unbanned {
+            account: account_id,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }

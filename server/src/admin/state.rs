@@ -1,6 +1,7 @@
 //! What the admin API's handlers share, and the player positions they
 //! read from the worlds' published snapshots.
 
+use crate::analytics::{Analytics, Event};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -130,9 +131,28 @@ pub enum AdminAction {
     },
 }
 
-/// Records an admin action (today: an info log line).
-pub fn record(action: &AdminAction) {
+/// Records an admin action: an info log line, and for kicks and bans an
+/// analytics event (unbans and announcements have no event type).
+pub fn record(analytics: &Analytics, action: &AdminAction) {
     tracing::info!(?action, "admin action");
+    let event = match action {
+        AdminAction::Kicked { player, reason } => Event::Kick {
+            account: player.0,
+            reason: reason.clone(),
+        },
+        AdminAction::Banned {
+            account,
+            reason,
+            until_ms,
+            ..
+        } => Event::Ban {
+            account: *account,
+            until: until_ms.map(|ms| ms / 1000),
+            reason: reason.clone(),
+        },
+        AdminAction::Unbanned { .. } | AdminAction::Announced { .. } => return,
+    };
+    analytics.emit(None, event);
 }
 
 #[cfg(test)]

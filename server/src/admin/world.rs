@@ -122,7 +122,10 @@ async fn announce(
             recipients += 1;
         }
     }
-    record(&AdminAction::Announced { recipients });
+    record(
+        &state.auth.analytics,
+        &AdminAction::Announced { recipients },
+    );
     Ok(Json(Sent { recipients }))
 }
 

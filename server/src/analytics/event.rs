@@ -203,14 +203,14 @@ pub enum Event {
         /// On which map.
         map: Option<MapName>,
     },
-    /// An operator kicked a player. Produced by the admin API (issue 13).
+    /// An operator kicked a player (the admin API).
     Kick {
         /// Account id.
         account: u64,
         /// The operator's reason.
         reason: String,
     },
-    /// An operator banned an account. Produced by the admin API (issue 13).
+    /// An operator banned an account (the admin API).
     Ban {
         /// Account id.
         account: u64,

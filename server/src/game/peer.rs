@@ -209,6 +209,11 @@ impl Peer {
         self.wake.notify_one();
     }
 
+    /// The code the server closed the connection with, if it did.
+    pub fn close_code(&self) -> Option<ErrorCode> {
+        self.lock().close.as_ref().map(|close| close.code)
+    }
+
     /// Whether the connection is ending.
     pub fn is_closing(&self) -> bool {
         self.lock().close.is_some()

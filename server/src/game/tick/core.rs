@@ -132,7 +132,11 @@ impl<L: Link> TickCore<L> {
             Control::Left { conn, player } => {
                 if self.routes.get(&player).is_some_and(|r| r.conn == conn) {
                     if let Some(route) = self.routes.remove(&player) {
-                        self.end_session(player, &route, "disconnected");
+                        let reason = match route.link.close_code() {
+                            Some(ErrorCode::KICKED) => "kicked",
+                            _ => "disconnected",
+                        };
+                        self.end_session(player, &route, reason);
                     }
                     self.worlds.leave(player);
                     self.places.left(player, self.worlds.tick());

@@ -35,6 +35,9 @@ pub trait Link {
     /// Whether the reader dropped a command since the last call (its queue
     /// was full).
     fn take_overflowed(&self) -> bool;
+    /// The code the connection was closed with by the server side (the
+    /// tick, or the admin API's kick), if it was.
+    fn close_code(&self) -> Option<ErrorCode>;
 }
 
 /// A connection: its outbound [`Peer`] and the command queue its reader
@@ -78,5 +81,9 @@ impl Link for ClientLink {
 
     fn take_overflowed(&self) -> bool {
         self.peer.take_overflowed()
+    }
+
+    fn close_code(&self) -> Option<ErrorCode> {
+        self.peer.close_code()
     }
 }

@@ -61,6 +61,9 @@ impl Link for TestLink {
     fn take_overflowed(&self) -> bool {
         false
     }
+    fn close_code(&self) -> Option<ErrorCode> {
+        self.0.borrow().closed
+    }
 }
 
 type Client = Rc<RefCell<Recorded>>;
