@@ -295,13 +295,7 @@ async fn play(index: usize, token: String, seed: u64, round: Round) -> anyhow::R
             _ = stop.changed() => break,
             _ = turn.tick() => {
                 seq += 1;
-                let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
-                let intent = MoveIntent {
-                    seq,
-                    direction: Vec2 { x: angle.cos(), y: angle.sin() },
-                    speed: 80.0,
-                    predicted: last_ack,
-                };
+                let intent = random_walk(&mut rng, seq, last_ack);
                 // A send failing means the server is gone: the stop follows.
                 let _ = client.send(&ClientMessage::Move(intent)).await;
             }
@@ -330,6 +324,20 @@ async fn play(index: usize, token: String, seed: u64, round: Round) -> anyhow::R
         welcome: welcome.position,
         last_ack,
     })
+}
+
+/// A full-speed intent in a random direction.
+pub(crate) fn random_walk(rng: &mut ChaCha8Rng, seq: u32, predicted: Position) -> MoveIntent {
+    let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+    MoveIntent {
+        seq,
+        direction: Vec2 {
+            x: angle.cos(),
+            y: angle.sin(),
+        },
+        speed: 80.0,
+        predicted,
+    }
 }
 
 /// Updates `last` from an event that states the player's own position.

@@ -23,16 +23,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use battlegrid_protocol::ClientMessage;
 use battlegrid_protocol::client::{
     AdminClient, AuthClient, Backoff, ClientEndpoint, GameSession, GameTarget, SessionEvent,
 };
-use battlegrid_protocol::{ClientMessage, MoveIntent, Vec2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::kill9::{acknowledged, distance};
+use crate::kill9::{acknowledged, distance, random_walk};
 use crate::server::TestServer;
 
 /// What a run does.
@@ -270,13 +270,7 @@ impl Bot {
                 _ = self.stop.changed() => break,
                 _ = turn.tick() => {
                     seq += 1;
-                    let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
-                    let intent = MoveIntent {
-                        seq,
-                        direction: Vec2 { x: angle.cos(), y: angle.sin() },
-                        speed: 80.0,
-                        predicted: last_ack,
-                    };
+                    let intent = random_walk(&mut rng, seq, last_ack);
                     // Fails while the server is away; the next turn retries.
                     let _ = session.send(&ClientMessage::Move(intent)).await;
                 }
