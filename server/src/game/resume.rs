@@ -23,6 +23,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
+use subtle::ConstantTimeEq;
 
 use super::tls::write_private;
 use crate::store::{AccountId, TokenHash};
@@ -181,8 +182,8 @@ impl ResumeKeys {
         }
         let tag = hmac::sign(&self.sign, &signed[..PAYLOAD]);
         // ring's verify compares the whole tag; ours is truncated, so the
-        // constant-time comparison of the kept bytes is done here.
-        if !constant_time_eq(&tag.as_ref()[..TAG], &signed[PAYLOAD..]) {
+        // kept bytes are compared here, in constant time.
+        if !bool::from(tag.as_ref()[..TAG].ct_eq(&signed[PAYLOAD..])) {
             return Err(ResumeError::Invalid);
         }
         let word = |at: usize| u64::from_le_bytes(signed[at..at + 8].try_into().expect("8 bytes"));
@@ -196,10 +197,6 @@ impl ResumeKeys {
             session,
         })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

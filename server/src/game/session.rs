@@ -198,7 +198,7 @@ pub async fn write_loop(
                 return;
             }
             peer.written(n);
-            if token_due.is_none() && resume.is_some() && batch.close.is_none() {
+            if token_due.is_none() && resume.is_some() {
                 token_due = Some(tokio::time::Instant::now());
             }
         }
